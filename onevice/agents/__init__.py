@@ -1,0 +1,1 @@
+"""The agents, their registry, and the life of a query around them."""

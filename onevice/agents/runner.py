@@ -1,0 +1,285 @@
+"""Running one delivery of a query, from claim to final event.
+
+The worker tier calls :meth:`QueryRunner.run` once per delivery of a task. The
+order of writes matters:
+
+1. Claim the query in PostgreSQL (``queued``/``running`` → ``running``, attempt
+   + 1). A query already final is not run again; if its final event was lost
+   (the previous worker died between the two writes), it is re-sent.
+2. A second attempt first appends a ``restarted`` event: the client is told to
+   drop the chunks it has (``discard_through_chunk``) and numbering goes on
+   from there, so chunk indexes stay gap-free and the text after the marker is
+   one whole answer.
+3. The outcome is written to PostgreSQL before the final event is published, so
+   a client that reacts to the event and reads the query sees the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import structlog
+
+from onevice.agents.base import AgentResult
+from onevice.agents.registry import AgentRegistry
+from onevice.base.errors import OneViceError
+from onevice.base.settings import Settings
+from onevice.services.access import Viewer
+from onevice.services.bus import (
+    BusError,
+    CancelRequested,
+    ChunkBus,
+    QueryAlreadyFinal,
+    StaleAttempt,
+)
+from onevice.storage.queries import QueryRecord, QueryStore
+
+log = structlog.get_logger(__name__)
+
+Outcome = Literal["completed", "failed", "cancelled", "skipped", "superseded"]
+
+
+@dataclasses.dataclass(kw_only=True)
+class _Run:
+    """The AgentRun handed to an agent: every step goes through the bus."""
+
+    query_id: str
+    viewer: Viewer
+    request: Mapping[str, Any]
+    settings: Settings
+    attempt: int
+    agent: str
+    bus: ChunkBus
+    last_chunk: int = 0
+    stage_name: str = "starting"
+
+    async def stage(
+        self, name: str, *, estimated_completion_ms: int | None = None
+    ) -> None:
+        self.stage_name = name
+        data: dict[str, Any] = {"agent": self.agent, "stage": name}
+        if estimated_completion_ms is not None:
+            data["estimated_completion"] = estimated_completion_ms
+        await self.bus.append(self.query_id, self.attempt, "typing", data)
+
+    async def write(
+        self, text: str, *, metadata: Mapping[str, Any] | None = None
+    ) -> int:
+        event = await self.bus.append(
+            self.query_id,
+            self.attempt,
+            "chunk",
+            {
+                "agent": self.agent,
+                "content": text,
+                "metadata": {"processing_stage": self.stage_name, **(metadata or {})},
+            },
+        )
+        self.last_chunk = event.chunk_index
+        return self.last_chunk
+
+    async def check_cancelled(self) -> None:
+        if await self.bus.cancel_requested(self.query_id):
+            raise CancelRequested("cancel requested")
+
+
+class QueryRunner:
+    """Runs deliveries of queries with the agents of a registry."""
+
+    def __init__(
+        self,
+        *,
+        store: QueryStore,
+        bus: ChunkBus,
+        registry: AgentRegistry,
+        settings: Settings,
+    ):
+        self.store = store
+        self.bus = bus
+        self.registry = registry
+        self.settings = settings
+
+    async def run(self, query_id: str) -> Outcome:
+        """Run one delivery of ``query_id`` to its final state."""
+        record = await self.store.start(query_id)
+        if record is None:
+            await self._resend_final_event(query_id)
+            return "skipped"
+        structlog.contextvars.bind_contextvars(query_id=query_id, agent=record.agent)
+        try:
+            return await self._run_claimed(record)
+        finally:
+            structlog.contextvars.unbind_contextvars("query_id", "agent")
+
+    async def _run_claimed(self, record: QueryRecord) -> Outcome:
+        attempt = record.attempts
+        run = _Run(
+            query_id=record.id,
+            viewer=record.viewer,
+            request=record.request,
+            settings=self.settings,
+            attempt=attempt,
+            agent=record.agent,
+            bus=self.bus,
+            last_chunk=await self.bus.last_chunk(record.id),
+        )
+        log.info("query_started", attempt=attempt)
+        started = time.monotonic()
+        try:
+            if attempt > 1:
+                await self.bus.append(
+                    record.id,
+                    attempt,
+                    "restarted",
+                    {"attempt": attempt, "discard_through_chunk": run.last_chunk},
+                )
+                log.warning("query_restarted", attempt=attempt, after=run.last_chunk)
+            await run.check_cancelled()
+            agent = self.registry.get(record.agent)
+            result = await asyncio.wait_for(
+                agent.run(run), timeout=self.settings.query_time_limit_seconds
+            )
+        except CancelRequested:
+            return await self._finish_cancelled(run, started)
+        except (StaleAttempt, QueryAlreadyFinal) as exc:
+            log.warning("query_superseded", attempt=attempt, reason=str(exc))
+            return "superseded"
+        except TimeoutError:
+            error = {
+                "code": "QUERY_TIMEOUT",
+                "message": "The query ran past its time limit",
+                "details": {"limit_seconds": self.settings.query_time_limit_seconds},
+            }
+            return await self._finish_failed(run, started, error)
+        except OneViceError as exc:
+            error = {"code": exc.code, "message": exc.message, "details": exc.details}
+            return await self._finish_failed(run, started, error)
+        except Exception as exc:
+            log.exception("query_crashed", error=type(exc).__name__)
+            error = {
+                "code": "AGENT_FAILED",
+                "message": "The agent failed while answering",
+                "details": {"error": type(exc).__name__},
+            }
+            return await self._finish_failed(run, started, error)
+        return await self._finish_completed(run, started, result)
+
+    async def _finish_completed(
+        self, run: _Run, started: float, result: AgentResult
+    ) -> Outcome:
+        elapsed = _ms_since(started)
+        body = {
+            "query_id": run.query_id,
+            "agent": run.agent,
+            **result.body,
+            "processing_time_ms": elapsed,
+        }
+        if result.confidence_score is not None:
+            body.setdefault("confidence_score", result.confidence_score)
+        if result.data_sources:
+            body.setdefault("data_sources", list(result.data_sources))
+        won = await self.store.finish(
+            run.query_id,
+            run.attempt,
+            "completed",
+            result=body,
+            total_chunks=run.last_chunk,
+            processing_time_ms=elapsed,
+        )
+        if not won:
+            return "superseded"
+        await self._final_event(
+            run.query_id,
+            run.attempt,
+            "complete",
+            {
+                "agent": run.agent,
+                "result": body,
+                "total_chunks": run.last_chunk,
+                "processing_time_ms": elapsed,
+                "confidence_score": result.confidence_score,
+                "data_sources": list(result.data_sources),
+            },
+        )
+        log.info("query_completed", chunks=run.last_chunk, elapsed_ms=elapsed)
+        return "completed"
+
+    async def _finish_failed(
+        self, run: _Run, started: float, error: dict[str, Any]
+    ) -> Outcome:
+        elapsed = _ms_since(started)
+        won = await self.store.finish(
+            run.query_id,
+            run.attempt,
+            "failed",
+            error=error,
+            total_chunks=run.last_chunk,
+            processing_time_ms=elapsed,
+        )
+        if not won:
+            return "superseded"
+        await self._final_event(run.query_id, run.attempt, "failed", error)
+        log.warning("query_failed", code=error["code"], elapsed_ms=elapsed)
+        return "failed"
+
+    async def _finish_cancelled(self, run: _Run, started: float) -> Outcome:
+        elapsed = _ms_since(started)
+        error = {"code": "QUERY_CANCELLED", "message": "The query was cancelled"}
+        won = await self.store.finish(
+            run.query_id,
+            run.attempt,
+            "cancelled",
+            error=error,
+            total_chunks=run.last_chunk,
+            processing_time_ms=elapsed,
+        )
+        if not won:
+            return "superseded"
+        await self._final_event(run.query_id, run.attempt, "cancelled", error)
+        log.info("query_cancelled", chunks=run.last_chunk, elapsed_ms=elapsed)
+        return "cancelled"
+
+    async def _final_event(
+        self, query_id: str, attempt: int, kind: Any, data: dict[str, Any]
+    ) -> None:
+        # Already written by an earlier delivery: the outcome is the same row.
+        with contextlib.suppress(QueryAlreadyFinal):
+            await self.bus.append(query_id, attempt, kind, data)
+
+    async def _resend_final_event(self, query_id: str) -> None:
+        """A delivery of a final query: make sure its final event exists."""
+        record = await self.store.load(query_id)
+        if record is None or not record.is_final:
+            return
+        if await self.bus.has_final(query_id):
+            return
+        kind, data = final_event_of(record)
+        try:
+            await self.bus.append(query_id, record.attempts, kind, data)
+        except BusError as exc:
+            log.warning("final_event_not_resent", query_id=query_id, reason=str(exc))
+
+
+def final_event_of(record: QueryRecord) -> tuple[Any, dict[str, Any]]:
+    """The final event a final query's stream ends with, rebuilt from its row."""
+    if record.status == "completed":
+        result = record.result or {}
+        return "complete", {
+            "agent": record.agent,
+            "result": result,
+            "total_chunks": record.total_chunks or 0,
+            "processing_time_ms": record.processing_time_ms,
+            "confidence_score": result.get("confidence_score"),
+            "data_sources": result.get("data_sources", []),
+        }
+    kind = "cancelled" if record.status == "cancelled" else "failed"
+    return kind, dict(record.error or {"code": "QUERY_FAILED", "message": "Failed"})
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

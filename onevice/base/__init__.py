@@ -1,0 +1,1 @@
+"""Settings and the error tree: imported by everything, importing nothing of ours."""

@@ -1,0 +1,179 @@
+"""Settings: read from the environment once, into one frozen object passed down.
+
+Nothing else in OneVice reads ``os.environ``. Every variable is listed in
+``ENVIRONMENT`` with its meaning, so ``onevice settings`` can print them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+LogFormat = Literal["console", "json"]
+
+ENVIRONMENT: dict[str, str] = {
+    "ONEVICE_ENV": "development or production (default development)",
+    "ONEVICE_DATA_DIR": "where embedded servers and the dev signing key live (.data)",
+    "DATABASE_URL": "PostgreSQL URL; unset under `make dev` starts an embedded one",
+    "REDIS_URL": "Redis URL (broker, chunk streams); unset starts an embedded one",
+    "NEO4J_URI": "Neo4j Bolt URI; unset uses FalkorDB inside the Redis server",
+    "NEO4J_USER": "Neo4j user (default neo4j)",
+    "NEO4J_PASSWORD": "Neo4j password",
+    "HOST": "address the web tier binds (default 127.0.0.1)",
+    "PORT": "port the web tier binds (default 8080)",
+    "ONEVICE_JWT_ISSUER": "the `iss` of tokens OneVice signs",
+    "ONEVICE_JWT_AUDIENCE": "the `aud` every accepted token must carry",
+    "ONEVICE_SIGNING_KEY_FILE": "private JWK of the local issuer",
+    "ONEVICE_QUERY_WAIT_SECONDS": "how long a POST without Prefer waits (30)",
+    "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "longest a query may run (300)",
+    "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "broker redelivery delay, above the limit",
+    "ONEVICE_STREAM_TTL_SECONDS": "how long a query's replay buffer is kept (3600)",
+    "ONEVICE_MAX_BODY_BYTES": "largest accepted request body (65536)",
+    "ONEVICE_MAX_WS_FRAME_BYTES": "largest accepted WebSocket frame (65536)",
+    "ONEVICE_WS_SEND_QUEUE": "messages a slow socket may fall behind (512)",
+    "ONEVICE_MAX_CONCURRENT_QUERIES": "queued+running queries per user (3)",
+    "ONEVICE_AGENT_MODULES": "comma-separated modules that register extra agents",
+    "ONEVICE_WORKER_CONCURRENCY": "query slots per worker process (50)",
+    "ONEVICE_LOG_FORMAT": "console or json (json in production)",
+    "ONEVICE_LOG_LEVEL": "DEBUG, INFO, WARNING (default INFO)",
+}
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value OneVice cannot use."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything OneVice is configured with, in one typed value."""
+
+    env: str = "development"
+    data_dir: Path = Path(".data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    jwt_issuer: str = "https://onevice.local/dev-issuer"
+    jwt_audience: str = "https://api.onevice.com"
+    signing_key_file: Path | None = None
+    query_wait_seconds: float = 30.0
+    query_time_limit_seconds: float = 300.0
+    visibility_timeout_seconds: float = 600.0
+    stream_ttl_seconds: int = 3600
+    max_body_bytes: int = 64 * 1024
+    max_ws_frame_bytes: int = 64 * 1024
+    ws_send_queue: int = 512
+    max_concurrent_queries: int = 3
+    agent_modules: tuple[str, ...] = ()
+    worker_concurrency: int = 50
+    log_format: LogFormat = "console"
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.visibility_timeout_seconds <= self.query_time_limit_seconds:
+            raise SettingsError(
+                "ONEVICE_VISIBILITY_TIMEOUT_SECONDS must exceed "
+                "ONEVICE_QUERY_TIME_LIMIT_SECONDS, or the broker hands a running "
+                "query to a second worker"
+            )
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The private JWK file of the local issuer."""
+        return self.signing_key_file or self.data_dir / "keys" / "signing-key.json"
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise SettingsError("DATABASE_URL is not set")
+        return self.database_url
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise SettingsError("REDIS_URL is not set")
+        return self.redis_url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (the process environment by default)."""
+        env = os.environ if environ is None else environ
+        reader = _Reader(env)
+        production = env.get("ONEVICE_ENV", "development") == "production"
+        return cls(
+            env=env.get("ONEVICE_ENV", "development"),
+            data_dir=Path(env.get("ONEVICE_DATA_DIR", ".data")).absolute(),
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            neo4j_uri=env.get("NEO4J_URI") or None,
+            neo4j_user=env.get("NEO4J_USER", "neo4j"),
+            neo4j_password=env.get("NEO4J_PASSWORD", ""),
+            host=env.get("HOST", "0.0.0.0" if production else "127.0.0.1"),
+            port=reader.integer("PORT", 8080),
+            jwt_issuer=env.get("ONEVICE_JWT_ISSUER", cls.jwt_issuer),
+            jwt_audience=env.get("ONEVICE_JWT_AUDIENCE", cls.jwt_audience),
+            signing_key_file=reader.path("ONEVICE_SIGNING_KEY_FILE"),
+            query_wait_seconds=reader.number("ONEVICE_QUERY_WAIT_SECONDS", 30.0),
+            query_time_limit_seconds=reader.number(
+                "ONEVICE_QUERY_TIME_LIMIT_SECONDS", 300.0
+            ),
+            visibility_timeout_seconds=reader.number(
+                "ONEVICE_VISIBILITY_TIMEOUT_SECONDS", 600.0
+            ),
+            stream_ttl_seconds=reader.integer("ONEVICE_STREAM_TTL_SECONDS", 3600),
+            max_body_bytes=reader.integer("ONEVICE_MAX_BODY_BYTES", 64 * 1024),
+            max_ws_frame_bytes=reader.integer("ONEVICE_MAX_WS_FRAME_BYTES", 64 * 1024),
+            ws_send_queue=reader.integer("ONEVICE_WS_SEND_QUEUE", 512),
+            max_concurrent_queries=reader.integer("ONEVICE_MAX_CONCURRENT_QUERIES", 3),
+            agent_modules=tuple(
+                m.strip()
+                for m in env.get("ONEVICE_AGENT_MODULES", "").split(",")
+                if m.strip()
+            ),
+            worker_concurrency=reader.integer("ONEVICE_WORKER_CONCURRENCY", 50),
+            log_format=reader.log_format(production),
+            log_level=env.get("ONEVICE_LOG_LEVEL", "INFO").upper(),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reader:
+    env: Mapping[str, str]
+
+    def integer(self, name: str, default: int) -> int:
+        raw = self.env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+        if value < 0:
+            raise SettingsError(f"{name} must not be negative, got {value}")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        if value <= 0:
+            raise SettingsError(f"{name} must be positive, got {value}")
+        return value
+
+    def path(self, name: str) -> Path | None:
+        raw = self.env.get(name)
+        return Path(raw).absolute() if raw else None
+
+    def log_format(self, production: bool) -> LogFormat:
+        raw = self.env.get("ONEVICE_LOG_FORMAT", "json" if production else "console")
+        if raw not in ("console", "json"):
+            raise SettingsError(f"ONEVICE_LOG_FORMAT must be console or json: {raw!r}")
+        return "json" if raw == "json" else "console"

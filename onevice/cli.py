@@ -1,0 +1,91 @@
+"""The ``onevice`` command: the dev stack, tokens, and the schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from onevice.base.errors import OneViceError
+from onevice.base.settings import ENVIRONMENT, Settings, SettingsError
+from onevice.services.access import ROLES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onevice",
+        description="OneVice: AI business intelligence for production companies.",
+        epilog="Settings come from the environment; `onevice settings` lists them.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "dev",
+        help="run the whole stack locally (embedded PostgreSQL and Redis by default)",
+        description="Start embedded servers (unless DATABASE_URL/REDIS_URL are set), "
+        "the web tier on PORT (8080), a worker and Flower; Ctrl-C stops them all.",
+    )
+
+    token = commands.add_parser(
+        "token",
+        help="print an access token the local stack accepts",
+        description="Mint an RS256 access token signed by the local issuer key "
+        "(kept under ONEVICE_DATA_DIR).",
+    )
+    token.add_argument("--role", required=True, choices=ROLES, help="the user's role")
+    token.add_argument("--sub", help="the user id (default: a new random id)")
+    token.add_argument(
+        "--org", default="org_onevice_dev", help="the organisation id (org_onevice_dev)"
+    )
+    token.add_argument(
+        "--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)"
+    )
+
+    commands.add_parser(
+        "migrate",
+        help="apply pending schema migrations to DATABASE_URL",
+        description="Apply the PostgreSQL migrations not yet applied; safe to repeat.",
+    )
+    commands.add_parser("settings", help="list the environment variables OneVice reads")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return _run(args, settings)
+    except (SettingsError, OneViceError) as exc:
+        print(f"onevice: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "token":
+        from onevice.identity.tokens import TokenIssuer
+
+        issuer = TokenIssuer.from_settings(settings)
+        print(issuer.mint(role=args.role, sub=args.sub, org_id=args.org, ttl=args.ttl))
+        return 0
+    if args.command == "migrate":
+        from onevice.storage.db import migrate
+
+        applied = asyncio.run(migrate(settings.require_database_url()))
+        print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none'}")
+        return 0
+    if args.command == "settings":
+        width = max(map(len, ENVIRONMENT))
+        for name, meaning in ENVIRONMENT.items():
+            print(f"{name:<{width}}  {meaning}")
+        return 0
+    from onevice.devstack import DevStack, DevStackError
+
+    try:
+        return DevStack(settings).run()
+    except DevStackError as exc:
+        print(f"onevice dev: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Identity: the tokens OneVice issues and accepts, turned into viewers."""

@@ -1,0 +1,1 @@
+"""Services: access policy, chunk bus, queue, logging, embedded servers."""

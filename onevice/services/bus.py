@@ -1,0 +1,225 @@
+"""The chunk bus: one Redis stream per query as replay buffer, plus live fan-out.
+
+Every event of a query (stage changes, chunks, the final outcome) is appended by
+one Lua script that, atomically:
+
+- refuses writes from an attempt older than the newest one (a worker presumed
+  dead that comes back cannot interleave with its replacement),
+- refuses anything after the final event, and non-final events once a cancel
+  was requested (that is how the agent loop learns of a cancel for free),
+- numbers the event, appends it to the stream and publishes it on the query's
+  channel, and refreshes the TTL of both keys.
+
+Event ids are ``"<chunk_index>-<n>"``: a chunk gets ``k-0`` where ``k`` is its
+``chunk_index`` (1, 2, 3, … without gaps); any other event after chunk ``k`` gets
+``k-1``, ``k-2`` …. Ids are valid Redis stream ids that only grow, so resuming
+after chunk ``k`` is ``XRANGE (k-0 +``, and a reader that has seen id ``x``
+drops anything ``<= x``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Final, Literal
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from onevice.base.errors import OneViceError
+
+EventKind = Literal["typing", "chunk", "restarted", "complete", "failed", "cancelled"]
+FINAL_KINDS: Final = frozenset({"complete", "failed", "cancelled"})
+
+_APPEND = """
+local meta, stream = KEYS[1], KEYS[2]
+local attempt = tonumber(ARGV[1])
+local kind, payload, ttl, channel = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local final = ARGV[6] == '1'
+local state = redis.call('HMGET', meta, 'attempt', 'chunk', 'sub', 'final', 'cancel')
+local current = tonumber(state[1]) or 0
+if attempt < current then
+  return redis.error_reply('STALE attempt ' .. attempt .. ' superseded by ' .. current)
+end
+if state[4] then return redis.error_reply('FINAL query already ended') end
+if state[5] and not final then return redis.error_reply('CANCELLED by request') end
+local chunk = tonumber(state[2]) or 0
+local sub = tonumber(state[3]) or 0
+if kind == 'chunk' then chunk = chunk + 1; sub = 0 else sub = sub + 1 end
+local id = chunk .. '-' .. sub
+redis.call('XADD', stream, id, 'e', payload)
+redis.call('HSET', meta, 'attempt', attempt, 'chunk', chunk, 'sub', sub)
+if final then redis.call('HSET', meta, 'final', id) end
+redis.call('EXPIRE', stream, ttl)
+redis.call('EXPIRE', meta, ttl)
+redis.call('PUBLISH', channel, id .. ' ' .. payload)
+return id
+"""
+
+
+class BusError(OneViceError):
+    """The bus refused an append."""
+
+
+class StaleAttempt(BusError):
+    """A newer attempt owns the query; this worker must stop writing."""
+
+
+class QueryAlreadyFinal(BusError):
+    """The query's final event was already written."""
+
+
+class CancelRequested(BusError):
+    """A cancel was requested; the agent must stop at this step."""
+
+
+def events_key(query_id: str) -> str:
+    return f"onevice:query:{{{query_id}}}:events"
+
+
+def meta_key(query_id: str) -> str:
+    return f"onevice:query:{{{query_id}}}:meta"
+
+
+def channel_name(query_id: str) -> str:
+    return f"onevice:query:{{{query_id}}}:live"
+
+
+def query_id_of_channel(channel: str) -> str:
+    return channel[channel.index("{") + 1 : channel.index("}")]
+
+
+@dataclasses.dataclass(frozen=True)
+class EventId:
+    """A position in a query's stream: ``chunk`` events so far, ``sub`` after it."""
+
+    chunk: int
+    sub: int
+
+    @classmethod
+    def parse(cls, raw: str) -> EventId:
+        """Parse ``"k-n"``, or a bare ``"k"`` meaning "chunk k itself"."""
+        head, _, tail = raw.partition("-")
+        chunk, sub = int(head), int(tail or 0)
+        if chunk < 0 or sub < 0:
+            raise ValueError(f"negative event id: {raw!r}")
+        return cls(chunk, sub)
+
+    def __str__(self) -> str:
+        return f"{self.chunk}-{self.sub}"
+
+    def __lt__(self, other: EventId) -> bool:
+        return (self.chunk, self.sub) < (other.chunk, other.sub)
+
+    def __le__(self, other: EventId) -> bool:
+        return (self.chunk, self.sub) <= (other.chunk, other.sub)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamEvent:
+    """One event of a query's stream."""
+
+    id: EventId
+    kind: EventKind
+    data: dict[str, Any]
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind in FINAL_KINDS
+
+    @property
+    def chunk_index(self) -> int:
+        """The chunk this event is, or the last chunk before it."""
+        return self.id.chunk
+
+    @classmethod
+    def decode(cls, raw_id: str, payload: bytes | str) -> StreamEvent:
+        body = orjson.loads(payload)
+        kind = body.pop("kind")
+        return cls(EventId.parse(raw_id), kind, body)
+
+    @classmethod
+    def from_message(cls, message: bytes) -> StreamEvent:
+        """Decode a live message: ``"<id> <json>"``."""
+        raw_id, _, payload = message.partition(b" ")
+        return cls.decode(raw_id.decode(), payload)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class ChunkBus:
+    """Appends, replays and cancels query event streams in Redis."""
+
+    def __init__(self, client: aioredis.Redis, *, ttl_seconds: int):
+        self.client = client
+        self.ttl_seconds = ttl_seconds
+        self._append = client.register_script(_APPEND)
+
+    async def append(
+        self, query_id: str, attempt: int, kind: EventKind, data: dict[str, Any]
+    ) -> StreamEvent:
+        """Append one event for ``attempt`` and publish it; return it with its id."""
+        payload = orjson.dumps({"kind": kind, "ts": _now(), **data})
+        try:
+            raw_id = await self._append(
+                keys=[meta_key(query_id), events_key(query_id)],
+                args=[
+                    attempt,
+                    kind,
+                    payload,
+                    self.ttl_seconds,
+                    channel_name(query_id),
+                    "1" if kind in FINAL_KINDS else "0",
+                ],
+            )
+        except ResponseError as exc:
+            raise _bus_error(exc) from exc
+        return StreamEvent.decode(_text(raw_id), payload)
+
+    async def replay(self, query_id: str, after: EventId | None) -> list[StreamEvent]:
+        """Every stored event after ``after`` (all of them if None), in order."""
+        start = "-" if after is None else f"({after}"
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self.client.xrange(
+            events_key(query_id), start, "+"
+        )  # type: ignore[assignment]
+        return [
+            StreamEvent.decode(_text(entry_id), fields[b"e"])
+            for entry_id, fields in entries
+        ]
+
+    async def request_cancel(self, query_id: str) -> None:
+        """Flag the query so its next append (the agent's next step) fails."""
+        key = meta_key(query_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "cancel", "1")
+            pipe.expire(key, self.ttl_seconds)
+            await pipe.execute()
+
+    async def cancel_requested(self, query_id: str) -> bool:
+        return bool(await self.client.hexists(meta_key(query_id), "cancel"))
+
+    async def last_chunk(self, query_id: str) -> int:
+        """How many chunks the query has streamed so far (over all attempts)."""
+        raw = await self.client.hget(meta_key(query_id), "chunk")
+        return int(raw) if raw else 0
+
+    async def has_final(self, query_id: str) -> bool:
+        return bool(await self.client.hexists(meta_key(query_id), "final"))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _bus_error(exc: ResponseError) -> BusError:
+    message = str(exc)
+    if message.startswith("STALE"):
+        return StaleAttempt(message)
+    if message.startswith("FINAL"):
+        return QueryAlreadyFinal(message)
+    if message.startswith("CANCELLED"):
+        return CancelRequested(message)
+    return BusError(message)

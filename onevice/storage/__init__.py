@@ -1,0 +1,1 @@
+"""Storage: PostgreSQL, the system of record. Every read takes a viewer."""

@@ -1,0 +1,244 @@
+"""The ``queries`` table: submission, ownership, and the state machine.
+
+::
+
+    queued ──▶ running ──▶ completed | failed | cancelled
+      └──────────────────▶ cancelled
+
+``attempts`` counts deliveries to a worker. Every write a worker makes names the
+attempt it holds, so a worker that lost its query to a redelivery (it was presumed
+dead) cannot overwrite the outcome of the attempt that replaced it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+
+import orjson
+from psycopg.types.json import Jsonb
+
+from onevice.base.errors import IdempotencyConflict, NotFound, RateLimited
+from onevice.services.access import Viewer
+from onevice.storage.db import Pool
+
+QueryStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+FINAL_STATUSES: Final = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class QueryRecord:
+    """One row of ``queries``."""
+
+    id: str
+    owner_sub: str
+    org_id: str
+    viewer: Viewer
+    agent: str
+    request: dict[str, Any]
+    status: QueryStatus
+    attempts: int
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    total_chunks: int | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    processing_time_ms: int | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QueryRecord:
+        return cls(
+            id=row["id"],
+            owner_sub=row["owner_sub"],
+            org_id=row["org_id"],
+            viewer=Viewer.from_json(row["viewer"]),
+            agent=row["agent"],
+            request=row["request"],
+            status=row["status"],
+            attempts=row["attempts"],
+            result=row["result"],
+            error=row["error"],
+            total_chunks=row["total_chunks"],
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            processing_time_ms=row["processing_time_ms"],
+        )
+
+
+def new_query_id() -> str:
+    return f"query_{uuid.uuid4().hex}"
+
+
+def request_fingerprint(agent: str, request: Mapping[str, Any]) -> str:
+    """A hash of what was asked, to tell an idempotent retry from a new request."""
+    body = orjson.dumps(
+        {"agent": agent, "request": request}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(body).hexdigest()
+
+
+class QueryStore:
+    """Reads and writes ``queries``; reads are always on behalf of a viewer."""
+
+    def __init__(self, pool: Pool):
+        self.pool = pool
+
+    async def submit(
+        self,
+        viewer: Viewer,
+        agent: str,
+        request: Mapping[str, Any],
+        *,
+        idempotency_key: str | None,
+        max_open: int,
+    ) -> tuple[QueryRecord, bool]:
+        """Store a new queued query; return it and whether it is new.
+
+        A repeated ``idempotency_key`` with the same request returns the first
+        query; with a different request it raises IdempotencyConflict. A user
+        with ``max_open`` queries queued or running gets RateLimited.
+        """
+        fingerprint = request_fingerprint(agent, request)
+        async with self.pool.connection() as conn, conn.transaction():
+            # One submission at a time per user, so the open-query count and
+            # the idempotency lookup cannot race with a parallel submission.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (viewer.sub,),
+            )
+            if idempotency_key is not None:
+                cursor = await conn.execute(
+                    "SELECT *, request_hash FROM queries"
+                    " WHERE owner_sub = %s AND idempotency_key = %s",
+                    (viewer.sub, idempotency_key),
+                )
+                row = await cursor.fetchone()
+                if row is not None:
+                    if row["request_hash"] != fingerprint:
+                        raise IdempotencyConflict(
+                            "Idempotency key was already used for a different request",
+                            details={"query_id": row["id"]},
+                        )
+                    return QueryRecord.from_row(row), False
+            cursor = await conn.execute(
+                "SELECT count(*) AS open FROM queries"
+                " WHERE owner_sub = %s AND status IN ('queued', 'running')",
+                (viewer.sub,),
+            )
+            counted = await cursor.fetchone()
+            open_now = int(counted["open"]) if counted else 0
+            if open_now >= max_open:
+                raise RateLimited(
+                    "Too many queries in progress; wait for one to finish",
+                    retry_after=5,
+                    details={"concurrent_queries": open_now, "limit": max_open},
+                )
+            cursor = await conn.execute(
+                "INSERT INTO queries (id, owner_sub, org_id, viewer, agent, request,"
+                " request_hash, idempotency_key)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+                (
+                    new_query_id(),
+                    viewer.sub,
+                    viewer.org_id,
+                    Jsonb(viewer.to_json()),
+                    agent,
+                    Jsonb(dict(request)),
+                    fingerprint,
+                    idempotency_key,
+                ),
+            )
+            inserted = await cursor.fetchone()
+            assert inserted is not None
+            return QueryRecord.from_row(inserted), True
+
+    async def withdraw(self, query_id: str) -> None:
+        """Remove a query that could not be enqueued, as if never submitted."""
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM queries WHERE id = %s AND status = 'queued'", (query_id,)
+            )
+
+    async def get(self, viewer: Viewer, query_id: str) -> QueryRecord:
+        """The viewer's own query; anyone else's is NotFound, like a missing one."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM queries"
+                " WHERE id = %s AND owner_sub = %s AND org_id = %s",
+                (query_id, viewer.sub, viewer.org_id),
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            raise NotFound("Query not found", details={"query_id": query_id})
+        return QueryRecord.from_row(row)
+
+    async def load(self, query_id: str) -> QueryRecord | None:
+        """Any query by id, for the worker that runs it."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM queries WHERE id = %s", (query_id,)
+            )
+            row = await cursor.fetchone()
+        return QueryRecord.from_row(row) if row else None
+
+    async def start(self, query_id: str) -> QueryRecord | None:
+        """Claim a delivery: mark running and count the attempt; None if final."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE queries SET status = 'running', attempts = attempts + 1,"
+                " started_at = coalesce(started_at, now())"
+                " WHERE id = %s AND status IN ('queued', 'running') RETURNING *",
+                (query_id,),
+            )
+            row = await cursor.fetchone()
+        return QueryRecord.from_row(row) if row else None
+
+    async def finish(
+        self,
+        query_id: str,
+        attempt: int,
+        status: QueryStatus,
+        *,
+        result: Mapping[str, Any] | None = None,
+        error: Mapping[str, Any] | None = None,
+        total_chunks: int | None = None,
+        processing_time_ms: int | None = None,
+    ) -> bool:
+        """Record the outcome of ``attempt``; False if that attempt lost the query."""
+        assert status in FINAL_STATUSES
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE queries SET status = %s, result = %s, error = %s,"
+                " total_chunks = %s, processing_time_ms = %s, finished_at = now()"
+                " WHERE id = %s AND status = 'running' AND attempts = %s",
+                (
+                    status,
+                    Jsonb(dict(result)) if result is not None else None,
+                    Jsonb(dict(error)) if error is not None else None,
+                    total_chunks,
+                    processing_time_ms,
+                    query_id,
+                    attempt,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    async def cancel_queued(self, query_id: str) -> bool:
+        """Cancel a query no worker has started; False if one has."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE queries SET status = 'cancelled', finished_at = now(),"
+                " error = %s WHERE id = %s AND status = 'queued'",
+                (Jsonb({"code": "QUERY_CANCELLED", "message": "Cancelled"}), query_id),
+            )
+            return cursor.rowcount == 1

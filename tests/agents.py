@@ -1,0 +1,68 @@
+"""Agents that exist only for tests: they drive the pipeline without a model.
+
+Loaded by the web app and the worker through ``ONEVICE_AGENT_MODULES``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from onevice.agents.base import Agent, AgentResult, AgentRun
+from onevice.agents.registry import AgentRegistry
+
+
+def _option(run: AgentRun, name: str, default: int) -> int:
+    options: Any = run.request.get("options") or {}
+    value = options.get(name, default)
+    return int(value) if isinstance(value, int) else default
+
+
+class StreamingAgent(Agent):
+    """Streams ``options.chunks`` numbered chunks, ``options.delay_ms`` apart."""
+
+    name = "test_stream"
+
+    async def run(self, run: AgentRun) -> AgentResult:
+        chunks = _option(run, "chunks", 5)
+        delay = _option(run, "delay_ms", 0) / 1000
+        await run.stage("entity_analysis", estimated_completion_ms=chunks * 10)
+        for index in range(1, chunks + 1):
+            if delay:
+                await asyncio.sleep(delay)
+            await run.write(f"part {index} of {chunks}. ")
+        await run.stage("drafting")
+        return AgentResult(
+            body={
+                "result": {"summary": f"{chunks} parts", "query": run.request["query"]}
+            },
+            confidence_score=0.5,
+            data_sources=("test",),
+        )
+
+
+class FailingAgent(Agent):
+    """Writes one chunk, then fails like a crashing agent would."""
+
+    name = "test_fail"
+
+    async def run(self, run: AgentRun) -> AgentResult:
+        await run.write("starting. ")
+        raise RuntimeError("the test agent failed on purpose")
+
+
+class SilentAgent(Agent):
+    """Runs long without writing, checking for a cancel every step."""
+
+    name = "test_silent"
+
+    async def run(self, run: AgentRun) -> AgentResult:
+        for _ in range(_option(run, "steps", 100)):
+            await asyncio.sleep(0.05)
+            await run.check_cancelled()
+        return AgentResult(body={"result": {"summary": "silence"}})
+
+
+def register(registry: AgentRegistry) -> None:
+    for agent in (StreamingAgent(), FailingAgent(), SilentAgent()):
+        registry.register(agent)

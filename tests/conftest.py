@@ -1,0 +1,1 @@
+"""Fixtures live in ``fix_*.py`` modules, loaded as plugins from pyproject.toml."""

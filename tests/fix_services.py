@@ -1,0 +1,95 @@
+"""Real servers for the test session: PostgreSQL and Redis with FalkorDB.
+
+Embedded servers are started once per session in a temporary directory, unless
+``ONEVICE_TEST_DATABASE_URL`` / ``ONEVICE_TEST_REDIS_URL`` name running ones.
+There is no skipping: without these servers the suite fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from onevice.base.settings import Settings
+from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis
+from onevice.storage.db import Pool, migrate, open_pool
+
+
+@pytest.fixture(scope="session")
+def session_dir() -> Iterator[Path]:
+    """A temporary directory for the session, removed at the end."""
+    path = Path(tempfile.mkdtemp(prefix="onevice-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(session_dir: Path) -> Iterator[str]:
+    """A PostgreSQL URL: given by the environment or an embedded cluster."""
+    given = os.environ.get("ONEVICE_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    with EmbeddedPostgres(session_dir / "postgres", durable=False) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def redis_url(session_dir: Path) -> Iterator[str]:
+    """A Redis URL: given by the environment or an embedded redis-server+FalkorDB."""
+    given = os.environ.get("ONEVICE_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    with EmbeddedRedis(session_dir / "redis", durable=False) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+async def migrated(database_url: str) -> str:
+    """The database with the schema applied."""
+    await migrate(database_url)
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def settings(session_dir: Path, migrated: str, redis_url: str) -> Settings:
+    """Settings of the stack under test: short limits so failures show quickly."""
+    return Settings(
+        data_dir=session_dir / "data",
+        database_url=migrated,
+        redis_url=redis_url,
+        query_wait_seconds=20.0,
+        query_time_limit_seconds=12.0,
+        visibility_timeout_seconds=15.0,
+        stream_ttl_seconds=600,
+        max_body_bytes=16 * 1024,
+        max_ws_frame_bytes=8 * 1024,
+        agent_modules=("tests.agents",),
+        max_concurrent_queries=3,
+        worker_concurrency=8,
+    )
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[Pool]:
+    """A connection pool for assertions on the database."""
+    pool = open_pool(settings.require_database_url())
+    await pool.open()
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """A Redis client for assertions on streams and channels."""
+    client = aioredis.Redis.from_url(settings.require_redis_url())
+    yield client
+    await client.aclose()

@@ -1,0 +1,207 @@
+"""The stack under test: worker processes, web servers, users and their tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestServer
+
+from onevice.base.settings import Settings
+from onevice.identity.tokens import TokenIssuer
+from onevice.services import queue
+from web.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def environment_of(settings: Settings) -> dict[str, str]:
+    """The environment a child process needs to act with ``settings``."""
+    return {
+        **os.environ,
+        "ONEVICE_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.require_database_url(),
+        "REDIS_URL": settings.require_redis_url(),
+        "ONEVICE_QUERY_TIME_LIMIT_SECONDS": str(settings.query_time_limit_seconds),
+        "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": str(settings.visibility_timeout_seconds),
+        "ONEVICE_STREAM_TTL_SECONDS": str(settings.stream_ttl_seconds),
+        "ONEVICE_AGENT_MODULES": ",".join(settings.agent_modules),
+        "ONEVICE_WORKER_CONCURRENCY": str(settings.worker_concurrency),
+        "ONEVICE_LOG_FORMAT": "json",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+class WorkerProcess:
+    """A real Celery worker process, started and stopped by pid."""
+
+    def __init__(self, settings: Settings, log_path: Path):
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def heartbeat_name(self) -> str:
+        assert self.process is not None
+        return f"{socket.gethostname()}:{self.process.pid}"
+
+    async def start(self, client: aioredis.Redis) -> None:
+        """Start the worker and wait until its heartbeat shows it is ready."""
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(self.settings.worker_concurrency),
+            "--hostname",
+            f"test-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "INFO",
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                argv,
+                env=environment_of(self.settings),
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        async with asyncio.timeout(60):
+            while await client.zscore(queue.WORKERS_KEY, self.heartbeat_name) is None:
+                if self.process.poll() is not None:
+                    raise RuntimeError(
+                        f"worker exited early:\n{self.log_path.read_text()[-3000:]}"
+                    )
+                await asyncio.sleep(0.1)
+
+    def kill(self) -> None:
+        """Kill the worker abruptly, as a crashed machine would."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM), then kill if it does not stop in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    settings: Settings, redis_client: aioredis.Redis, session_dir: Path
+) -> AsyncIterator[WorkerProcess]:
+    """The session's worker process."""
+    process = WorkerProcess(settings, session_dir / "worker.log")
+    await process.start(redis_client)
+    yield process
+    process.stop()
+
+
+@dataclasses.dataclass
+class WebServer:
+    """A web tier process stand-in: a real aiohttp server on loopback."""
+
+    server: TestServer
+    session: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url(""))
+
+    def ws_url(self, token: str) -> str:
+        return str(self.server.make_url("/ws").with_query(token=token))
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.server.close()
+
+
+StartWeb = Callable[..., Awaitable[WebServer]]
+
+
+@pytest.fixture(scope="session")
+async def start_web(settings: Settings) -> AsyncIterator[StartWeb]:
+    """Start extra web servers (for restarts and multi-process behaviour)."""
+    started: list[WebServer] = []
+
+    async def start(custom: Settings | None = None) -> WebServer:
+        server = TestServer(create_app(custom or settings), host="127.0.0.1")
+        await server.start_server()
+        web = WebServer(server, aiohttp.ClientSession(base_url=server.make_url("")))
+        started.append(web)
+        return web
+
+    yield start
+    for web in started:
+        if not web.session.closed:
+            await web.close()
+
+
+@pytest.fixture(scope="session")
+async def web(start_web: StartWeb, worker: WorkerProcess) -> WebServer:
+    """The session's web server, with the session worker behind it."""
+    return await start_web()
+
+
+@pytest.fixture(scope="session")
+def issuer(settings: Settings) -> TokenIssuer:
+    return TokenIssuer.from_settings(settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    """A test user with a token; every test gets users of its own."""
+
+    sub: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+MakeUser = Callable[..., User]
+
+
+@pytest.fixture
+def make_user(issuer: TokenIssuer) -> Iterator[MakeUser]:
+    def make(role: str = "Salesperson") -> User:
+        sub = f"user_{uuid.uuid4().hex[:10]}"
+        return User(sub, role, issuer.mint(role=role, sub=sub))
+
+    yield make
+
+
+@pytest.fixture
+def user(make_user: MakeUser) -> User:
+    return make_user()

@@ -1,0 +1,1 @@
+"""The web tier: REST, WebSocket and SSE over aiohttp. Imports ``onevice`` only."""

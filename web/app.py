@@ -1,0 +1,92 @@
+"""The aiohttp application: construction and the life of its connections."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+import structlog
+from aiohttp import web
+
+from onevice.agents.registry import AgentRegistry, load_registry
+from onevice.agents.submission import QueryService
+from onevice.base.settings import Settings
+from onevice.identity.tokens import TokenVerifier
+from onevice.services import queue
+from onevice.services.bus import ChunkBus
+from onevice.storage.db import open_pool
+from onevice.storage.queries import QueryStore
+from web import health, routes_queries
+from web.keys import (
+    BUS,
+    POOL,
+    QUERIES,
+    REDIS,
+    REGISTRY,
+    RELAY,
+    SETTINGS,
+    SOCKETS,
+    STARTED_AT,
+    STORE,
+    VERIFIER,
+)
+from web.middlewares import error_boundary
+from web.relay import Relay
+from web.sockets import SocketHub, websocket
+
+log = structlog.get_logger(__name__)
+
+
+async def _connections(app: web.Application) -> AsyncIterator[None]:
+    """Open the pool, Redis, the relay and the Celery producer; close them after."""
+    settings = app[SETTINGS]
+    pool = open_pool(settings.require_database_url(), max_size=20)
+    await pool.open(wait=False)
+    client = aioredis.Redis.from_url(
+        settings.require_redis_url(), socket_timeout=5, socket_connect_timeout=3
+    )
+    relay = Relay(client)
+    await relay.start()
+    celery = queue.make_celery(settings)
+    store = QueryStore(pool)
+    bus = ChunkBus(client, ttl_seconds=settings.stream_ttl_seconds)
+    app[POOL] = pool
+    app[REDIS] = client
+    app[RELAY] = relay
+    app[STORE] = store
+    app[BUS] = bus
+    app[QUERIES] = QueryService(
+        store=store, bus=bus, registry=app[REGISTRY], celery=celery, settings=settings
+    )
+    log.info("web_started", agents=app[REGISTRY].available())
+    yield
+    await relay.close()
+    await client.aclose()
+    await pool.close()
+    celery.close()
+    log.info("web_stopped")
+
+
+async def _say_goodbye(app: web.Application) -> None:
+    await app[SOCKETS].close_all("The server is restarting; reconnect and resume")
+
+
+def create_app(
+    settings: Settings, registry: AgentRegistry | None = None
+) -> web.Application:
+    """The web tier for ``settings``; agents from ``registry`` or the settings."""
+    app = web.Application(
+        middlewares=[error_boundary], client_max_size=settings.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry or load_registry(settings)
+    app[VERIFIER] = TokenVerifier.from_settings(settings)
+    app[SOCKETS] = SocketHub()
+    app[STARTED_AT] = time.monotonic()
+    app.cleanup_ctx.append(_connections)
+    app.on_shutdown.append(_say_goodbye)
+    app.add_routes(routes_queries.routes)
+    app.add_routes(health.routes)
+    app.router.add_get("/ws", websocket)
+    return app

@@ -1,0 +1,107 @@
+"""``GET /health`` (spec §7.4): real checks of every dependency."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import time
+from collections.abc import Awaitable
+from typing import Any, Final
+
+import psutil
+from aiohttp import web
+
+import onevice
+from onevice.services import queue
+from web.keys import POOL, REDIS, SETTINGS, SOCKETS, STARTED_AT
+
+routes = web.RouteTableDef()
+
+_CHECK_TIMEOUT: Final = 2.0
+_PROCESS: Final = psutil.Process(os.getpid())
+
+
+async def _check(probe: Awaitable[Any]) -> str:
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT):
+            healthy = await probe
+    except Exception:
+        return "unhealthy"
+    return "healthy" if healthy is not False else "unhealthy"
+
+
+async def _database(app: web.Application) -> bool:
+    async with app[POOL].connection() as conn:
+        await conn.execute("SELECT 1")
+    return True
+
+
+async def _redis(app: web.Application) -> bool:
+    return bool(await app[REDIS].ping())
+
+
+async def _graph(app: web.Application) -> bool:
+    settings = app[SETTINGS]
+    if settings.neo4j_uri:
+        from neo4j import AsyncGraphDatabase
+
+        async with AsyncGraphDatabase.driver(
+            settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)
+        ) as driver:
+            await driver.verify_connectivity()
+        return True
+    # FalkorDB answers Cypher inside the same redis-server.
+    reply = await app[REDIS].execute_command(  # type: ignore[no-untyped-call]
+        "GRAPH.QUERY", "onevice_health", "RETURN 1"
+    )
+    return bool(reply)
+
+
+async def _workers(app: web.Application) -> bool:
+    beats: list[tuple[bytes, float]] = await app[REDIS].zrange(
+        queue.WORKERS_KEY, 0, -1, withscores=True
+    )  # type: ignore[assignment]
+    return queue.live_workers(beats) > 0
+
+
+def _human_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024:
+            return f"{count:.1f}{unit}"
+        count /= 1024
+    return f"{count:.1f}TB"
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    """Status of this process and of every service it depends on."""
+    app = request.app
+    database, redis_state, graph, workers = await asyncio.gather(
+        _check(_database(app)),
+        _check(_redis(app)),
+        _check(_graph(app)),
+        _check(_workers(app)),
+    )
+    services = {
+        "database": database,
+        "redis": redis_state,
+        "neo4j" if app[SETTINGS].neo4j_uri else "graph": graph,
+        "workers": workers,
+        "external_apis": "not_configured",
+    }
+    healthy = all(v in ("healthy", "not_configured") for v in services.values())
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "version": onevice.__version__,
+        "environment": app[SETTINGS].env,
+        "services": services,
+        "metrics": {
+            "uptime_seconds": round(time.monotonic() - app[STARTED_AT]),
+            "active_connections": app[SOCKETS].active,
+            "memory_usage": _human_bytes(_PROCESS.memory_info().rss),
+            "cpu_usage": f"{_PROCESS.cpu_percent(interval=None):.0f}%",
+        },
+    }
+    return web.json_response(body, status=200 if healthy else 503)

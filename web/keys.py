@@ -1,0 +1,32 @@
+"""Typed keys for application state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from onevice.agents.registry import AgentRegistry
+from onevice.agents.submission import QueryService
+from onevice.base.settings import Settings
+from onevice.identity.tokens import TokenVerifier
+from onevice.services.bus import ChunkBus
+from onevice.storage.db import Pool
+from onevice.storage.queries import QueryStore
+
+if TYPE_CHECKING:
+    from web.relay import Relay
+    from web.sockets import SocketHub
+
+SETTINGS = web.AppKey("settings", Settings)
+POOL: web.AppKey[Pool] = web.AppKey("pool")
+REDIS = web.AppKey("redis", Redis)
+BUS = web.AppKey("bus", ChunkBus)
+STORE = web.AppKey("store", QueryStore)
+REGISTRY = web.AppKey("registry", AgentRegistry)
+QUERIES = web.AppKey("queries", QueryService)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
+RELAY: web.AppKey[Relay] = web.AppKey("relay")
+SOCKETS: web.AppKey[SocketHub] = web.AppKey("sockets")
+STARTED_AT = web.AppKey("started_at", float)

@@ -1,0 +1,1 @@
+"""The worker tier: Celery tasks that run agents. Imports ``onevice`` only."""
