@@ -46,6 +46,13 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_seconds,
+            # Sweep for tasks whose worker vanished every tenth of the timeout,
+            # so a killed worker's query is picked up soon after it expires
+            # (kombu's default sweeps about every 100 s).
+            "unacked_restore_interval": max(
+                1, int(settings.visibility_timeout_seconds / 10)
+            ),
+            "unacked_restore_throttle": 1,
         },
         broker_connection_retry_on_startup=True,
         # Events for Flower: task names, arguments and timings per worker.

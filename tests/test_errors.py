@@ -1,0 +1,148 @@
+"""Bad input and missing things: spec §5 error bodies, and nothing changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from onevice.storage.db import Pool
+from tests.fix_stack import User, WebServer
+
+
+async def count_queries(pool: Pool, user: User) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM queries WHERE owner_sub = %s", (user.sub,)
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def assert_error_shape(body: dict[str, Any], code: str) -> None:
+    error = body["error"]
+    assert error["code"] == code
+    assert set(error) >= {"code", "message", "details", "timestamp", "request_id"}
+    assert error["request_id"].startswith("req_")
+
+
+async def test_missing_token_is_401(web: WebServer) -> None:
+    """A request without a bearer token gets 401 in the spec's error shape."""
+    async with web.session.post("/agents/test-stream/query", json={"query": "q"}) as r:
+        body = await r.json()
+    assert r.status == 401
+    assert_error_shape(body, "UNAUTHORIZED")
+
+
+async def test_expired_token_is_401(web: WebServer, issuer: Any) -> None:
+    """A token past its expiry (beyond the leeway) is refused."""
+    import time
+
+    from joserfc import jwt
+
+    claims = {
+        "sub": "user_old",
+        "iss": issuer.issuer,
+        "aud": issuer.audience,
+        "iat": int(time.time()) - 7200,
+        "exp": int(time.time()) - 3600,
+        "role": "Leadership",
+    }
+    token = jwt.encode({"alg": "RS256", "kid": issuer.key.kid}, claims, issuer.key)
+    async with web.session.get(
+        "/queries/query_x", headers={"Authorization": f"Bearer {token}"}
+    ) as r:
+        body = await r.json()
+    assert (r.status, body["error"]["code"]) == (401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (b"{broken", "body"),
+        (b"[1, 2]", "body"),
+        (b'{"query": ""}', "query"),
+        (b'{"query": "   "}', "query"),
+        (b'{"query": 42}', "query"),
+        (b'{"query": "q", "context": "text"}', "context"),
+        (b'{"query": "q", "options": {"max_tokens": "many"}}', "options.max_tokens"),
+        (b'{"query": "q", "surprise": 1}', "surprise"),
+    ],
+)
+async def test_bad_bodies_are_validation_errors_that_store_nothing(
+    web: WebServer, user: User, pool: Pool, payload: bytes, field: str
+) -> None:
+    """Malformed or invalid bodies get 400 naming the field, and store no query."""
+    async with web.session.post(
+        "/agents/test-stream/query",
+        data=payload,
+        headers={**user.headers, "Content-Type": "application/json"},
+    ) as r:
+        body = await r.json()
+    assert r.status == 400
+    assert_error_shape(body, "VALIDATION_ERROR")
+    assert body["error"]["details"]["invalid_fields"][0]["field"] == field
+    assert await count_queries(pool, user) == 0
+
+
+async def test_oversize_body_is_413(web: WebServer, user: User, pool: Pool) -> None:
+    """A body above the configured limit is refused with 413 and stores nothing."""
+    async with web.session.post(
+        "/agents/test-stream/query",
+        json={"query": "x" * 40_000},
+        headers=user.headers,
+    ) as r:
+        body = await r.json()
+    assert r.status == 413
+    assert_error_shape(body, "PAYLOAD_TOO_LARGE")
+    assert await count_queries(pool, user) == 0
+
+
+async def test_unknown_agent_is_404_with_valid_options(
+    web: WebServer, user: User
+) -> None:
+    """An unknown agent in the URL is 404 and names the agents that exist."""
+    async with web.session.post(
+        "/agents/fortune-teller/query", json={"query": "q"}, headers=user.headers
+    ) as r:
+        body = await r.json()
+    assert r.status == 404
+    assert "case-study" in body["error"]["details"]["valid_options"]
+
+
+async def test_unbuilt_agent_is_503_agent_unavailable(
+    web: WebServer, user: User, pool: Pool
+) -> None:
+    """A product agent that is not built yet answers 503, never canned text."""
+    async with web.session.post(
+        "/agents/sales-intelligence/query",
+        json={"query": "Cordae"},
+        headers=user.headers,
+    ) as r:
+        body = await r.json()
+    assert r.status == 503
+    assert_error_shape(body, "AGENT_UNAVAILABLE")
+    assert await count_queries(pool, user) == 0
+
+
+async def test_unknown_route_is_404_in_the_error_shape(web: WebServer) -> None:
+    """Unknown paths get the spec's error body too."""
+    async with web.session.get("/nowhere") as r:
+        body = await r.json()
+    assert r.status == 404
+    assert_error_shape(body, "NOT_FOUND")
+
+
+async def test_unknown_query_id_is_404(web: WebServer, user: User) -> None:
+    """A query id that does not exist is 404."""
+    async with web.session.get("/queries/query_missing", headers=user.headers) as r:
+        body = await r.json()
+    assert (r.status, body["error"]["code"]) == (404, "NOT_FOUND")
+
+
+async def test_wrong_method_is_405(web: WebServer, user: User) -> None:
+    """A known path with the wrong method is 405 in the error shape."""
+    async with web.session.delete("/queries/query_x", headers=user.headers) as r:
+        body = await r.json()
+    assert (r.status, body["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")

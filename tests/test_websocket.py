@@ -1,0 +1,235 @@
+"""The WebSocket protocol of spec §3."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from tests.fix_stack import User, WebServer
+
+
+async def receive(
+    ws: aiohttp.ClientWebSocketResponse, timeout: float = 15
+) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        message: dict[str, Any] = await ws.receive_json()
+    return message
+
+
+async def receive_until(
+    ws: aiohttp.ClientWebSocketResponse, *kinds: str, timeout: float = 15
+) -> list[dict[str, Any]]:
+    """Messages up to and including the first of ``kinds``."""
+    messages = []
+    while True:
+        message = await receive(ws, timeout)
+        messages.append(message)
+        if message["type"] in kinds:
+            return messages
+
+
+async def connect(web: WebServer, user: User) -> aiohttp.ClientWebSocketResponse:
+    ws = await web.session.ws_connect(web.ws_url(user.token))
+    greeting = await receive(ws)
+    assert greeting["type"] == "connection"
+    return ws
+
+
+async def test_connection_handshake_lists_agents_and_limits(
+    web: WebServer, user: User
+) -> None:
+    """The server greets with the supported agents and the user's limits."""
+    ws = await web.session.ws_connect(web.ws_url(user.token))
+    greeting = await receive(ws)
+    await ws.close()
+    assert greeting["data"]["status"] == "connected"
+    assert {
+        "sales_intelligence",
+        "case_study",
+        "talent_discovery",
+        "bidding_support",
+    } <= set(greeting["data"]["supported_agents"])
+    assert greeting["data"]["rate_limits"]["concurrent_queries"] == 3
+
+
+async def test_ping_gets_pong(web: WebServer, user: User) -> None:
+    """A ping is answered with a pong carrying the server status."""
+    ws = await connect(web, user)
+    await ws.send_json({"type": "ping", "timestamp": "2025-09-01T12:00:00Z"})
+    pong = await receive(ws)
+    await ws.close()
+    assert (pong["type"], pong["server_status"]) == ("pong", "healthy")
+
+
+async def test_agent_query_streams_typing_chunks_and_complete(
+    web: WebServer, user: User
+) -> None:
+    """An agent_query yields agent_typing, numbered chunks, then the result."""
+    ws = await connect(web, user)
+    await ws.send_json(
+        {
+            "message_id": "msg_1",
+            "type": "agent_query",
+            "data": {"agent": "test_stream", "query": "q", "options": {"chunks": 4}},
+        }
+    )
+    messages = await receive_until(ws, "agent_response_complete", "error")
+    await ws.close()
+    assert messages[0]["type"] == "agent_typing"
+    chunks = [m for m in messages if m["type"] == "agent_response_chunk"]
+    assert [c["data"]["chunk_index"] for c in chunks] == [1, 2, 3, 4]
+    assert {c["message_id"] for c in chunks} == {"msg_1"}
+    complete = messages[-1]
+    assert complete["type"] == "agent_response_complete"
+    assert complete["data"]["query_id"] == chunks[0]["data"]["query_id"]
+    assert complete["data"]["result"]["result"]["summary"] == "4 parts"
+
+
+async def test_invalid_json_gets_an_error_and_the_socket_stays_open(
+    web: WebServer, user: User
+) -> None:
+    """A frame that is not JSON gets a VALIDATION_ERROR; the socket keeps working."""
+    ws = await connect(web, user)
+    await ws.send_str("{not json")
+    error = await receive(ws)
+    await ws.send_json({"type": "ping"})
+    pong = await receive(ws)
+    await ws.close()
+    assert error["data"]["error_code"] == "VALIDATION_ERROR"
+    assert error["data"]["request_id"].startswith("req_")
+    assert pong["type"] == "pong"
+
+
+async def test_unknown_message_type_lists_the_valid_ones(
+    web: WebServer, user: User
+) -> None:
+    """An unknown message type is refused with the valid types as options."""
+    ws = await connect(web, user)
+    await ws.send_json({"type": "dance"})
+    error = await receive(ws)
+    await ws.close()
+    field = error["data"]["details"]["invalid_fields"][0]
+    assert field["valid_options"] == [
+        "connection",
+        "agent_query",
+        "ping",
+        "resume",
+        "cancel",
+    ]
+
+
+async def test_unknown_agent_lists_the_valid_ones(web: WebServer, user: User) -> None:
+    """An agent_query for an unknown agent names the valid agents."""
+    ws = await connect(web, user)
+    await ws.send_json({"type": "agent_query", "data": {"agent": "nope", "query": "q"}})
+    error = await receive(ws)
+    await ws.close()
+    field = error["data"]["details"]["invalid_fields"][0]
+    assert field["field"] == "agent"
+    assert "case_study" in field["valid_options"]
+
+
+async def test_oversize_frame_gets_an_error_and_the_socket_stays_open(
+    web: WebServer, user: User
+) -> None:
+    """A frame above the limit is refused with PAYLOAD_TOO_LARGE, not a dropped socket."""
+    ws = await connect(web, user)
+    await ws.send_json({"type": "agent_query", "data": {"query": "x" * 10_000}})
+    error = await receive(ws)
+    await ws.send_json({"type": "ping"})
+    pong = await receive(ws)
+    await ws.close()
+    assert error["data"]["error_code"] == "PAYLOAD_TOO_LARGE"
+    assert pong["type"] == "pong"
+
+
+async def test_socket_without_a_valid_token_is_refused(web: WebServer) -> None:
+    """The upgrade is refused with 401 when the token does not verify."""
+    async with web.session.get("/ws", params={"token": "not-a-token"}) as response:
+        body = await response.json()
+    assert (response.status, body["error"]["code"]) == (401, "UNAUTHORIZED")
+
+
+async def test_resume_on_a_new_socket_gets_the_rest_once(
+    web: WebServer, user: User
+) -> None:
+    """After a disconnect at chunk k, resume gives chunks k+1..n exactly once."""
+    ws = await connect(web, user)
+    await ws.send_json(
+        {
+            "message_id": "msg_r",
+            "type": "agent_query",
+            "data": {
+                "agent": "test_stream",
+                "query": "q",
+                "options": {"chunks": 30, "delay_ms": 10},
+            },
+        }
+    )
+    seen = await receive_until(ws, "agent_response_chunk")
+    while seen[-1]["data"].get("chunk_index", 0) < 5:
+        seen.append(await receive(ws))
+    query_id = seen[-1]["data"]["query_id"]
+    await ws.close()
+
+    ws = await connect(web, user)
+    await ws.send_json(
+        {"type": "resume", "data": {"query_id": query_id, "after_chunk": 5}}
+    )
+    rest = await receive_until(ws, "agent_response_complete")
+    await ws.close()
+    indexes = [
+        m["data"]["chunk_index"] for m in rest if m["type"] == "agent_response_chunk"
+    ]
+    assert indexes == list(range(6, 31))
+
+
+async def test_resume_of_someone_elses_query_is_not_found(
+    web: WebServer, user: User, make_user: Any
+) -> None:
+    """Resuming a query of another user is refused as not found."""
+    ws = await connect(web, user)
+    await ws.send_json(
+        {"type": "agent_query", "data": {"agent": "test_stream", "query": "q"}}
+    )
+    first = await receive(ws)
+    await ws.close()
+    stranger = make_user()
+    ws = await connect(web, stranger)
+    await ws.send_json(
+        {
+            "type": "resume",
+            "data": {"query_id": first["data"]["query_id"], "after_chunk": 0},
+        }
+    )
+    error = await receive(ws)
+    await ws.close()
+    assert error["data"]["error_code"] == "NOT_FOUND"
+
+
+async def test_cancel_over_the_socket_ends_the_query(
+    web: WebServer, user: User
+) -> None:
+    """A cancel message stops the query; its stream ends with QUERY_CANCELLED."""
+    ws = await connect(web, user)
+    await ws.send_json(
+        {
+            "type": "agent_query",
+            "data": {
+                "agent": "test_stream",
+                "query": "q",
+                "options": {"chunks": 500, "delay_ms": 10},
+            },
+        }
+    )
+    first = await receive_until(ws, "agent_response_chunk")
+    query_id = first[-1]["data"]["query_id"]
+    await ws.send_json({"type": "cancel", "data": {"query_id": query_id}})
+    messages = await receive_until(ws, "error")
+    if all(m["type"] != "cancel" for m in messages):
+        messages += await receive_until(ws, "cancel")
+    await ws.close()
+    errors = [m["data"]["error_code"] for m in messages if m["type"] == "error"]
+    assert errors == ["QUERY_CANCELLED"]
