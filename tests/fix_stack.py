@@ -123,7 +123,7 @@ async def worker(
     process = WorkerProcess(settings, session_dir / "worker.log")
     await process.start(redis_client)
     yield process
-    process.stop()
+    await asyncio.to_thread(process.stop)
 
 
 @dataclasses.dataclass
@@ -141,8 +141,8 @@ class WebServer:
         return str(self.server.make_url("/ws").with_query(token=token))
 
     async def close(self) -> None:
-        await self.session.close()
         await self.server.close()
+        await self.session.close()
 
 
 StartWeb = Callable[..., Awaitable[WebServer]]

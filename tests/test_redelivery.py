@@ -1,4 +1,4 @@
-"""A worker that dies mid-query: another worker runs it again, the stream stays whole."""
+"""A worker that dies mid-query: another one runs it again, the stream stays whole."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ async def test_killed_worker_query_is_finished_by_another_worker(
             )
         await ws.close()
     finally:
-        second.stop()
+        await asyncio.to_thread(second.stop)
         await client.aclose()
 
     restart = [m for m in seen if m["data"].get("status") == "restarted"]

@@ -134,7 +134,7 @@ async def test_unknown_agent_lists_the_valid_ones(web: WebServer, user: User) ->
 async def test_oversize_frame_gets_an_error_and_the_socket_stays_open(
     web: WebServer, user: User
 ) -> None:
-    """A frame above the limit is refused with PAYLOAD_TOO_LARGE, not a dropped socket."""
+    """A frame above the limit gets PAYLOAD_TOO_LARGE; the socket is not dropped."""
     ws = await connect(web, user)
     await ws.send_json({"type": "agent_query", "data": {"query": "x" * 10_000}})
     error = await receive(ws)

@@ -1,0 +1,54 @@
+"""GET /health: real checks of every dependency."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from onevice.base.settings import Settings
+from onevice.services.embedded import free_port
+from tests.fix_stack import StartWeb, WebServer
+
+
+async def test_health_is_healthy_with_everything_up(web: WebServer) -> None:
+    """With PostgreSQL, Redis, the graph and a worker up, health is 200 healthy."""
+    async with web.session.get("/health") as response:
+        body = await response.json()
+    assert response.status == 200
+    assert body["status"] == "healthy"
+    assert body["services"]["database"] == "healthy"
+    assert body["services"]["redis"] == "healthy"
+    assert body["services"]["graph"] == "healthy"
+    assert body["services"]["workers"] == "healthy"
+    assert body["metrics"]["uptime_seconds"] >= 0
+
+
+async def test_health_is_503_when_redis_is_down(
+    start_web: StartWeb, settings: Settings
+) -> None:
+    """With Redis unreachable, health answers 503 and names the broken parts."""
+    broken = dataclasses.replace(
+        settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    web = await start_web(broken)
+    async with web.session.get("/health") as response:
+        body = await response.json()
+    await web.close()
+    assert response.status == 503
+    assert body["status"] == "unhealthy"
+    assert body["services"]["redis"] == "unhealthy"
+    assert body["services"]["database"] == "healthy"
+
+
+async def test_health_is_503_when_the_database_is_down(
+    start_web: StartWeb, settings: Settings
+) -> None:
+    """With PostgreSQL unreachable, health answers 503 with the database unhealthy."""
+    broken = dataclasses.replace(
+        settings, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    )
+    web = await start_web(broken)
+    async with web.session.get("/health") as response:
+        body = await response.json()
+    await web.close()
+    assert response.status == 503
+    assert body["services"]["database"] == "unhealthy"

@@ -1,0 +1,42 @@
+"""Settings come from the environment, once, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from onevice.base.settings import Settings, SettingsError
+
+
+def test_defaults_bind_loopback_on_8080() -> None:
+    """With nothing set, the web tier binds 127.0.0.1:8080."""
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+
+
+def test_production_defaults_to_json_logs_on_all_interfaces() -> None:
+    """ONEVICE_ENV=production switches to JSON logs and binding every interface."""
+    settings = Settings.from_env({"ONEVICE_ENV": "production"})
+    assert (settings.log_format, settings.host) == ("json", "0.0.0.0")
+
+
+def test_non_numeric_port_is_refused() -> None:
+    """A PORT that is not a number is a SettingsError naming the variable."""
+    with pytest.raises(SettingsError, match="PORT"):
+        Settings.from_env({"PORT": "eighty"})
+
+
+def test_visibility_timeout_must_exceed_the_time_limit() -> None:
+    """A visibility timeout at or below the query time limit is refused."""
+    with pytest.raises(SettingsError, match="VISIBILITY"):
+        Settings.from_env(
+            {
+                "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "60",
+                "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "60",
+            }
+        )
+
+
+def test_agent_modules_are_split_on_commas() -> None:
+    """ONEVICE_AGENT_MODULES lists modules separated by commas."""
+    settings = Settings.from_env({"ONEVICE_AGENT_MODULES": "a.b, c ,"})
+    assert settings.agent_modules == ("a.b", "c")
