@@ -60,3 +60,13 @@ def test_signing_key_file_is_private(settings: Settings) -> None:
     TokenIssuer.from_settings(settings)
     mode = Path(settings.signing_key_path).stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_production_never_invents_a_signing_key(tmp_path: Path) -> None:
+    """In production a missing key file is an error, not a new key per instance."""
+    from onevice.base.settings import SettingsError
+
+    settings = Settings(env="production", data_dir=tmp_path)
+    with pytest.raises(SettingsError, match="ONEVICE_SIGNING_KEY_FILE"):
+        TokenVerifier.from_settings(settings)
+    assert not settings.signing_key_path.exists()

@@ -233,3 +233,19 @@ async def test_cancel_over_the_socket_ends_the_query(
     await ws.close()
     errors = [m["data"]["error_code"] for m in messages if m["type"] == "error"]
     assert errors == ["QUERY_CANCELLED"]
+
+
+async def test_messages_over_the_role_limit_are_refused(
+    web: WebServer, user: User
+) -> None:
+    """A Salesperson's 101st message in a minute gets RATE_LIMIT_EXCEEDED."""
+    ws = await connect(web, user)
+    for _ in range(100):
+        await ws.send_json({"type": "connection", "data": {}})
+        assert (await receive(ws))["type"] == "connection"
+    await ws.send_json({"type": "connection", "data": {}})
+    error = await receive(ws)
+    await ws.close()
+    assert error["data"]["error_code"] == "RATE_LIMIT_EXCEEDED"
+    assert 0 < error["data"]["retry_after"] <= 60
+    assert error["data"]["details"]["limit"] == 100

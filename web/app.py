@@ -15,11 +15,13 @@ from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenVerifier
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
+from onevice.services.ratelimit import FixedWindowLimiter
 from onevice.storage.db import open_pool
 from onevice.storage.queries import QueryStore
 from web import health, routes_queries
 from web.keys import (
     BUS,
+    LIMITER,
     POOL,
     QUERIES,
     REDIS,
@@ -56,6 +58,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[RELAY] = relay
     app[STORE] = store
     app[BUS] = bus
+    app[LIMITER] = FixedWindowLimiter(client)
     app[QUERIES] = QueryService(
         store=store, bus=bus, registry=app[REGISTRY], celery=celery, settings=settings
     )

@@ -19,6 +19,8 @@ from web.keys import POOL, REDIS, SETTINGS, SOCKETS, STARTED_AT
 routes = web.RouteTableDef()
 
 _CHECK_TIMEOUT: Final = 2.0
+#: The knowledge graph's name inside FalkorDB.
+FALKORDB_GRAPH: Final = "onevice"
 _PROCESS: Final = psutil.Process(os.getpid())
 
 
@@ -53,7 +55,7 @@ async def _graph(app: web.Application) -> bool:
         return True
     # FalkorDB answers Cypher inside the same redis-server.
     reply = await app[REDIS].execute_command(  # type: ignore[no-untyped-call]
-        "GRAPH.QUERY", "onevice_health", "RETURN 1"
+        "GRAPH.QUERY", FALKORDB_GRAPH, "RETURN 1"
     )
     return bool(reply)
 

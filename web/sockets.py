@@ -17,13 +17,28 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from onevice.agents.registry import AgentRegistry
-from onevice.base.errors import OneViceError, PayloadTooLarge, ValidationError
-from onevice.services.access import Viewer
+from onevice.base.errors import (
+    DependencyUnavailable,
+    OneViceError,
+    PayloadTooLarge,
+    RateLimited,
+    ValidationError,
+)
+from onevice.services.access import ROLE_REQUESTS_PER_MINUTE, Viewer
 from onevice.services.bus import EventId
 from web.auth import viewer_of
-from web.keys import BUS, QUERIES, REGISTRY, RELAY, SETTINGS, SOCKETS, STORE
+from web.keys import (
+    BUS,
+    LIMITER,
+    QUERIES,
+    REGISTRY,
+    RELAY,
+    SETTINGS,
+    SOCKETS,
+    STORE,
+)
 from web.messages import WS_CLIENT_TYPES, now_iso, render_event, ws_error, ws_message
-from web.middlewares import request_id_of
+from web.middlewares import DEPENDENCY_ERRORS, request_id_of
 from web.relay import FeedOverflow, QueryFeed
 
 log = structlog.get_logger(__name__)
@@ -168,9 +183,32 @@ class Socket:
                 )
             message = _parse(text)
             message_id = _message_id(message)
+            if message.get("type") != "ping":  # heartbeats stay free and fast
+                await self.count_message()
             await self.dispatch(message, message_id)
         except OneViceError as exc:
             self.send_error(exc, message_id=message_id)
+        except DEPENDENCY_ERRORS as exc:
+            log.warning("socket_dependency_down", error=type(exc).__name__)
+            self.send_error(
+                DependencyUnavailable("A backing service is unavailable; try again"),
+                message_id=message_id,
+            )
+
+    async def count_message(self) -> None:
+        """Apply the role's messages-per-minute limit, shared by all processes."""
+        limit = ROLE_REQUESTS_PER_MINUTE[self.viewer.role]
+        decision = await self.app[LIMITER].hit(f"ws:{self.viewer.sub}", limit)
+        if not decision.allowed:
+            raise RateLimited(
+                f"Too many messages. Please wait {decision.retry_after} seconds.",
+                retry_after=decision.retry_after,
+                details={
+                    "current_rate": decision.count,
+                    "limit": limit,
+                    "window": "1 minute",
+                },
+            )
 
     async def dispatch(self, message: dict[str, Any], message_id: str | None) -> None:
         kind = message.get("type")
@@ -295,7 +333,10 @@ class Socket:
                 "user": {"id": self.viewer.sub, "role": self.viewer.role},
                 "supported_agents": self.app[REGISTRY].names(),
                 "available_agents": self.app[REGISTRY].available(),
-                "rate_limits": {"concurrent_queries": settings.max_concurrent_queries},
+                "rate_limits": {
+                    "messages_per_minute": ROLE_REQUESTS_PER_MINUTE[self.viewer.role],
+                    "concurrent_queries": settings.max_concurrent_queries,
+                },
                 "limits": {"max_frame_bytes": settings.max_ws_frame_bytes},
             },
             message_id=message_id,

@@ -19,7 +19,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from onevice.base.errors import AuthenticationError, ValidationError
-from onevice.base.settings import Settings
+from onevice.base.settings import Settings, SettingsError
 from onevice.services.access import (
     ROLE_PERMISSIONS,
     ROLE_SENSITIVITY_LEVEL,
@@ -31,6 +31,21 @@ KEY_ID = "onevice_key_1"
 DEFAULT_ORG = "org_onevice_dev"
 DEFAULT_TTL_SECONDS = 3600
 _LEEWAY_SECONDS = 30
+
+
+def signing_key(settings: Settings) -> RSAKey:
+    """The issuer's private key: created on first use in development only.
+
+    In production every web instance must sign and verify with the same key, so
+    a missing key file is an error there, never a reason to make a new one.
+    """
+    path = settings.signing_key_path
+    if settings.env == "production" and not path.exists():
+        raise SettingsError(
+            f"signing key {path} is missing; set ONEVICE_SIGNING_KEY_FILE to the "
+            "private JWK shared by all web instances"
+        )
+    return load_or_create_signing_key(path)
 
 
 def load_or_create_signing_key(path: Path) -> RSAKey:
@@ -60,7 +75,7 @@ class TokenIssuer:
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenIssuer:
         return cls(
-            load_or_create_signing_key(settings.signing_key_path),
+            signing_key(settings),
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
         )
@@ -112,7 +127,7 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
-        key = load_or_create_signing_key(settings.signing_key_path)
+        key = signing_key(settings)
         public = RSAKey.import_key(key.as_dict(private=False))
         return cls(
             KeySet([public]), issuer=settings.jwt_issuer, audience=settings.jwt_audience

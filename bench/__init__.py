@@ -1,0 +1,1 @@
+"""Benchmarks of the OneVice pipeline, run against a stack they start themselves."""
