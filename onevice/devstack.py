@@ -4,7 +4,8 @@ Starts embedded PostgreSQL and redis-server+FalkorDB (unless ``DATABASE_URL`` /
 ``REDIS_URL`` are set), applies the schema, then runs the web tier, one Celery
 worker and Flower as child processes, and prints the base URL with one access
 token per role. SIGINT or SIGTERM stops the children, then the servers, in that
-order; a lock file under the data dir keeps a second stack from starting.
+order. A child that dies is restarted (a killed worker's queries are taken over
+by its replacement); a lock file under the data dir keeps a second stack away.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from onevice.storage.db import migrate
 
 DEV_TOKEN_TTL = 24 * 3600
 _STOP_GRACE_SECONDS = 20.0
+_MAX_RESTARTS = 5
+_RESTART_WINDOW_SECONDS = 60.0
 
 
 class DevStackError(RuntimeError):
@@ -70,6 +73,8 @@ def single_instance(data_dir: Path, url: str) -> Iterator[None]:
 
 def _port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the web server will: connections in TIME_WAIT do not block a bind.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -93,6 +98,8 @@ class DevStack:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.servers: list[EmbeddedPostgres | EmbeddedRedis] = []
         self.flower_port = free_port()
+        self.commands: dict[str, list[str]] = {}
+        self.env: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -176,10 +183,18 @@ class DevStack:
                 f"--port={self.flower_port}",
             ],
         }
-        for name, argv in commands.items():
-            self.children[name] = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True
-            )
+        self.commands = commands
+        self.env = env
+        for name in commands:
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        self.children[name] = subprocess.Popen(
+            self.commands[name],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def _wait_healthy(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -231,13 +246,23 @@ class DevStack:
                 )
 
     def _watch(self) -> int:
+        """Restart children that die, like a process manager; give up if they flap."""
+        restarts: list[float] = []
         while True:
-            try:
-                self._check_children()
-            except DevStackError as exc:
-                print(f"onevice dev: {exc}; stopping the stack", file=sys.stderr)
-                return 1
             time.sleep(0.5)
+            for name, child in list(self.children.items()):
+                if child.poll() is None:
+                    continue
+                now = time.monotonic()
+                restarts = [t for t in restarts if now - t < _RESTART_WINDOW_SECONDS]
+                if len(restarts) >= _MAX_RESTARTS:
+                    _say(
+                        f"{name} keeps exiting (last code {child.returncode}); stopping"
+                    )
+                    return 1
+                restarts.append(now)
+                _say(f"{name} exited with {child.returncode}; restarting it")
+                self._spawn(name)
 
     def _stop_all(self) -> None:
         for child in self.children.values():

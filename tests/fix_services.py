@@ -7,14 +7,20 @@ There is no skipping: without these servers the suite fails.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis.asyncio as aioredis
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from onevice.base.settings import Settings
 from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -93,3 +99,36 @@ async def redis_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.Redis.from_url(settings.require_redis_url())
     yield client
     await client.aclose()
+
+
+Isolate = Callable[[], Awaitable[Settings]]
+
+
+@pytest.fixture(scope="session")
+async def isolate(settings: Settings) -> Isolate:
+    """Make settings for a stack of its own: a fresh database and Redis database.
+
+    For tests that start and kill workers: the session's worker must not see (or
+    rescue) their queries.
+    """
+    counter = itertools.count(1)
+
+    async def make() -> Settings:
+        number = next(counter)
+        name = f"onevice_isolated_{number}_{uuid.uuid4().hex[:6]}"
+        base = settings.require_database_url()
+        admin = make_conninfo(base, dbname="postgres")
+        async with await psycopg.AsyncConnection.connect(
+            admin, autocommit=True
+        ) as conn:
+            await conn.execute(
+                sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            )
+        database_url = make_conninfo(base, dbname=name)
+        await migrate(database_url)
+        redis_url = settings.require_redis_url().rsplit("/", 1)[0] + f"/{number}"
+        return dataclasses.replace(
+            settings, database_url=database_url, redis_url=redis_url
+        )
+
+    return make

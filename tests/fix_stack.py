@@ -15,12 +15,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
 from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
-from onevice.services import queue
+from onevice.storage.db import Pool
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +55,7 @@ class WorkerProcess:
         assert self.process is not None
         return f"{socket.gethostname()}:{self.process.pid}"
 
-    async def start(self, client: aioredis.Redis) -> None:
+    async def start(self, pool: Pool) -> None:
         """Start the worker and wait until its heartbeat shows it is ready."""
         argv = [
             sys.executable,
@@ -87,12 +86,19 @@ class WorkerProcess:
                 start_new_session=True,
             )
         async with asyncio.timeout(60):
-            while await client.zscore(queue.WORKERS_KEY, self.heartbeat_name) is None:
+            while not await self._has_beaten(pool):
                 if self.process.poll() is not None:
                     raise RuntimeError(
                         f"worker exited early:\n{self.log_path.read_text()[-3000:]}"
                     )
                 await asyncio.sleep(0.1)
+
+    async def _has_beaten(self, pool: Pool) -> bool:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT 1 FROM workers WHERE name = %s", (self.heartbeat_name,)
+            )
+            return await cursor.fetchone() is not None
 
     def kill(self) -> None:
         """Kill the worker abruptly, as a crashed machine would."""
@@ -117,11 +123,11 @@ class WorkerProcess:
 
 @pytest.fixture(scope="session")
 async def worker(
-    settings: Settings, redis_client: aioredis.Redis, session_dir: Path
+    settings: Settings, pool: Pool, session_dir: Path
 ) -> AsyncIterator[WorkerProcess]:
     """The session's worker process."""
     process = WorkerProcess(settings, session_dir / "worker.log")
-    await process.start(redis_client)
+    await process.start(pool)
     yield process
     await asyncio.to_thread(process.stop)
 

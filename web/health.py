@@ -13,7 +13,7 @@ import psutil
 from aiohttp import web
 
 import onevice
-from onevice.services import queue
+from onevice.storage.workers import WorkerStore
 from web.keys import POOL, REDIS, SETTINGS, SOCKETS, STARTED_AT
 
 routes = web.RouteTableDef()
@@ -61,10 +61,7 @@ async def _graph(app: web.Application) -> bool:
 
 
 async def _workers(app: web.Application) -> bool:
-    beats: list[tuple[bytes, float]] = await app[REDIS].zrange(
-        queue.WORKERS_KEY, 0, -1, withscores=True
-    )  # type: ignore[assignment]
-    return queue.live_workers(beats) > 0
+    return await WorkerStore(app[POOL]).alive() > 0
 
 
 def _human_bytes(count: float) -> str:

@@ -44,7 +44,11 @@ def ws_message(
     status: str | None = None,
 ) -> dict[str, Any]:
     """A server → client WebSocket message (spec §3.2)."""
-    message: dict[str, Any] = {"type": kind, "timestamp": now_iso(), "data": dict(data)}
+    message: dict[str, Any] = {
+        "type": kind,
+        "timestamp": now_iso(),
+        "data": dict(data),
+    }
     if message_id is not None:
         message["message_id"] = message_id
     if status is not None:
@@ -80,7 +84,24 @@ def ws_error(
 def render_event(
     event: StreamEvent, query_id: str, request_id: str, message_id: str | None
 ) -> dict[str, Any]:
-    """The WebSocket message (and SSE payload) of one stream event."""
+    """The WebSocket message (and SSE payload) of one stream event.
+
+    The timestamp is the one the worker gave the event, so a replayed message
+    says when it happened, not when it was sent again.
+    """
+    message = _render(event, query_id, request_id, message_id)
+    if "ts" in event.data:
+        message["timestamp"] = _zulu(str(event.data["ts"]))
+    return message
+
+
+def _zulu(iso: str) -> str:
+    return iso.replace("+00:00", "Z")
+
+
+def _render(
+    event: StreamEvent, query_id: str, request_id: str, message_id: str | None
+) -> dict[str, Any]:
     data = event.data
     if event.kind == "chunk":
         return ws_message(

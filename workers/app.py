@@ -29,7 +29,7 @@ logs.configure(settings)
 log = structlog.get_logger(__name__)
 
 app = queue.make_celery(settings)
-runtime = WorkerRuntime(settings)
+runtime = WorkerRuntime(settings, app)
 
 _RETRY_ON = (psycopg.OperationalError, PoolTimeout, RedisConnectionError)
 

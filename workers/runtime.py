@@ -4,6 +4,11 @@ Celery tasks are synchronous; agents are coroutines that wait on I/O. The loop
 runs in a thread for the life of the process, pools are opened on it once, and
 each task hands its coroutine over and waits for the result. With the threads
 pool many tasks wait at once, so one process keeps many queries in flight.
+
+The loop also keeps the worker's lease (a heartbeat row in PostgreSQL) and
+sweeps for running queries whose worker went silent, sending them to the queue
+again so a live worker takes them over without waiting for the broker's
+visibility timeout.
 """
 
 from __future__ import annotations
@@ -12,13 +17,13 @@ import asyncio
 import os
 import socket
 import threading
-import time
 from collections.abc import Coroutine
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import redis.asyncio as aioredis
 import structlog
+from celery import Celery
 
 from onevice.agents.registry import load_registry
 from onevice.agents.runner import QueryRunner
@@ -27,24 +32,36 @@ from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.storage.db import Pool, open_pool
 from onevice.storage.queries import QueryStore
+from onevice.storage.workers import HEARTBEAT_SECONDS, WorkerStore
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+_SWEEP_SECONDS: Final = 5.0
+#: One re-send per orphaned query per this many seconds, across all workers.
+_REQUEUE_GUARD_SECONDS: Final = 60
+
+
+def worker_name() -> str:
+    """This process's name in the ``workers`` table."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 class WorkerRuntime:
     """The event loop thread and the connections that live on it."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, celery: Celery):
         self.settings = settings
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.celery = celery
+        self.name = worker_name()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._pool: Pool | None = None
         self._redis: aioredis.Redis | None = None
-        self._heartbeat: asyncio.Task[None] | None = None
+        self._workers: WorkerStore | None = None
+        self._chores: list[asyncio.Task[None]] = []
         self.runner: QueryRunner | None = None
 
     def ensure_started(self) -> None:
@@ -95,34 +112,58 @@ class WorkerRuntime:
             socket_timeout=10,
             max_connections=max(10, settings.worker_concurrency + 5),
         )
+        self._workers = WorkerStore(self._pool)
         self.runner = QueryRunner(
             store=QueryStore(self._pool),
             bus=ChunkBus(self._redis, ttl_seconds=settings.stream_ttl_seconds),
             registry=load_registry(settings),
             settings=settings,
+            worker=self.name,
         )
-        self._heartbeat = asyncio.create_task(self._beat())
+        await self._workers.beat(self.name)
+        self._chores = [
+            asyncio.create_task(self._beat()),
+            asyncio.create_task(self._sweep()),
+        ]
         log.info("worker_runtime_started", worker=self.name)
 
     async def _close(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-        if self._redis is not None:
+        for chore in self._chores:
+            chore.cancel()
+        if self._workers is not None:
             try:
-                await self._redis.zrem(queue.WORKERS_KEY, self.name)
+                await self._workers.leave(self.name)
             except Exception as exc:
-                log.warning("heartbeat_not_cleared", error=type(exc).__name__)
+                log.warning("lease_not_released", error=type(exc).__name__)
+        if self._redis is not None:
             await self._redis.aclose()
         if self._pool is not None:
             await self._pool.close()
         log.info("worker_runtime_stopped", worker=self.name)
 
     async def _beat(self) -> None:
-        """Tell the web tier this worker is alive (read by ``/health``)."""
-        assert self._redis is not None
+        """Keep this worker's lease fresh (read by claims and by ``/health``)."""
+        assert self._workers is not None
         while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
-                await self._redis.zadd(queue.WORKERS_KEY, {self.name: time.time()})
+                await self._workers.beat(self.name)
             except Exception as exc:
                 log.warning("heartbeat_failed", error=type(exc).__name__)
-            await asyncio.sleep(queue.HEARTBEAT_SECONDS)
+
+    async def _sweep(self) -> None:
+        """Send running queries of dead workers to the queue again."""
+        assert self._workers is not None and self._redis is not None
+        while True:
+            await asyncio.sleep(_SWEEP_SECONDS)
+            try:
+                for query_id, agent in await self._workers.orphaned():
+                    guard = f"onevice:requeue:{{{query_id}}}"
+                    if await self._redis.set(
+                        guard, self.name, nx=True, ex=_REQUEUE_GUARD_SECONDS
+                    ):
+                        await queue.enqueue(self.celery, query_id, agent)
+                        log.warning("query_requeued", query_id=query_id)
+                await self._workers.forget_dead()
+            except Exception as exc:
+                log.warning("sweep_failed", error=type(exc).__name__)

@@ -98,22 +98,32 @@ class QueryRunner:
         bus: ChunkBus,
         registry: AgentRegistry,
         settings: Settings,
+        worker: str,
     ):
         self.store = store
         self.bus = bus
         self.registry = registry
         self.settings = settings
+        self.worker = worker
+        self._running: set[str] = set()
 
     async def run(self, query_id: str) -> Outcome:
         """Run one delivery of ``query_id`` to its final state."""
-        record = await self.store.start(query_id)
-        if record is None:
-            await self._resend_final_event(query_id)
+        if query_id in self._running:
+            log.info("query_duplicate_delivery", query_id=query_id)
             return "skipped"
-        structlog.contextvars.bind_contextvars(query_id=query_id, agent=record.agent)
+        self._running.add(query_id)
         try:
+            record = await self.store.start(query_id, self.worker)
+            if record is None:
+                await self._resend_final_event(query_id)
+                return "skipped"
+            structlog.contextvars.bind_contextvars(
+                query_id=query_id, agent=record.agent
+            )
             return await self._run_claimed(record)
         finally:
+            self._running.discard(query_id)
             structlog.contextvars.unbind_contextvars("query_id", "agent")
 
     async def _run_claimed(self, record: QueryRecord) -> Outcome:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
-from typing import Any, Final
+from typing import Final
 
 from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -27,10 +26,6 @@ from onevice.base.settings import Settings
 
 RUN_QUERY: Final = "onevice.run_query"
 QUEUE: Final = "agents"
-#: Sorted set of worker hostname -> last heartbeat (unix seconds).
-WORKERS_KEY: Final = "onevice:workers"
-HEARTBEAT_SECONDS: Final = 2.0
-WORKER_STALE_SECONDS: Final = 10.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -96,9 +91,3 @@ async def revoke(app: Celery, query_id: str) -> None:
     """Ask workers to drop the task if they have not started it (best effort)."""
     call = functools.partial(app.control.revoke, query_id)
     await asyncio.get_running_loop().run_in_executor(None, call)
-
-
-def live_workers(heartbeats: list[tuple[Any, float]], now: float | None = None) -> int:
-    """Count workers whose last heartbeat is recent enough."""
-    cutoff = (now or time.time()) - WORKER_STALE_SECONDS
-    return sum(1 for _, seen in heartbeats if seen >= cutoff)

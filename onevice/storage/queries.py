@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 from onevice.base.errors import IdempotencyConflict, NotFound, RateLimited
 from onevice.services.access import Viewer
 from onevice.storage.db import Pool
+from onevice.storage.workers import STALE_SECONDS
 
 QueryStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
 FINAL_STATUSES: Final = frozenset({"completed", "failed", "cancelled"})
@@ -191,14 +192,23 @@ class QueryStore:
             row = await cursor.fetchone()
         return QueryRecord.from_row(row) if row else None
 
-    async def start(self, query_id: str) -> QueryRecord | None:
-        """Claim a delivery: mark running and count the attempt; None if final."""
+    async def start(self, query_id: str, worker: str) -> QueryRecord | None:
+        """Claim the query for ``worker`` and count the attempt.
+
+        A queued query is claimed; a running one only if it is already this
+        worker's (a retry) or its worker is presumed dead. None means the
+        query is final or held by a live worker: this delivery is a duplicate.
+        """
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                "UPDATE queries SET status = 'running', attempts = attempts + 1,"
-                " started_at = coalesce(started_at, now())"
-                " WHERE id = %s AND status IN ('queued', 'running') RETURNING *",
-                (query_id,),
+                "UPDATE queries q SET status = 'running', attempts = attempts + 1,"
+                " worker = %(me)s, started_at = coalesce(started_at, now())"
+                " WHERE id = %(id)s AND (status = 'queued' OR (status = 'running'"
+                " AND (worker IS NULL OR worker = %(me)s OR NOT EXISTS ("
+                "  SELECT 1 FROM workers w WHERE w.name = q.worker"
+                "  AND w.seen_at > now() - make_interval(secs => %(stale)s)))))"
+                " RETURNING *",
+                {"me": worker, "id": query_id, "stale": STALE_SECONDS},
             )
             row = await cursor.fetchone()
         return QueryRecord.from_row(row) if row else None
