@@ -19,18 +19,22 @@ def _option(run: AgentRun, name: str, default: int) -> int:
 
 
 class StreamingAgent(Agent):
-    """Streams ``options.chunks`` numbered chunks, ``options.delay_ms`` apart."""
+    """Streams ``options.chunks`` numbered chunks, ``options.delay_ms`` apart.
+
+    ``options.pad`` pads every chunk to that many characters.
+    """
 
     name = "test_stream"
 
     async def run(self, run: AgentRun) -> AgentResult:
         chunks = _option(run, "chunks", 5)
         delay = _option(run, "delay_ms", 0) / 1000
+        pad = _option(run, "pad", 0)
         await run.stage("entity_analysis", estimated_completion_ms=chunks * 10)
         for index in range(1, chunks + 1):
             if delay:
                 await asyncio.sleep(delay)
-            await run.write(f"part {index} of {chunks}. ")
+            await run.write(f"part {index} of {chunks}. ".ljust(pad, "."))
         await run.stage("drafting")
         return AgentResult(
             body={

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
+import os
+import socket
+import struct
 from typing import Any
 
 import aiohttp
+import orjson
+from yarl import URL
 
-from tests.fix_stack import User, WebServer
+from onevice.base.settings import Settings
+from tests.fix_stack import StartWeb, User, WebServer, WorkerProcess
 
 
 async def receive(
@@ -249,3 +257,80 @@ async def test_messages_over_the_role_limit_are_refused(
     assert error["data"]["error_code"] == "RATE_LIMIT_EXCEEDED"
     assert 0 < error["data"]["retry_after"] <= 60
     assert error["data"]["details"]["limit"] == 100
+
+
+async def test_repeated_message_id_does_not_run_the_query_twice(
+    web: WebServer, user: User
+) -> None:
+    """An agent_query re-sent with the same message_id follows the first query."""
+    ws = await connect(web, user)
+    query = {
+        "message_id": "msg_same",
+        "type": "agent_query",
+        "data": {"agent": "test_stream", "query": "q", "options": {"chunks": 2}},
+    }
+    await ws.send_json(query)
+    first = await receive_until(ws, "agent_response_complete")
+    await ws.send_json(query)
+    second = await receive_until(ws, "agent_response_complete")
+    await ws.close()
+    assert first[-1]["data"]["query_id"] == second[-1]["data"]["query_id"]
+
+
+async def raw_socket(
+    url: str, first_message: dict[str, Any]
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a WebSocket by hand with a tiny receive buffer and send one message.
+
+    aiohttp's client reads eagerly; a raw socket that is not read lets the
+    server's writes actually back up, as with a slow client on a poor network.
+    """
+    parsed = URL(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (parsed.host, parsed.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        f"GET {parsed.raw_path_qs} HTTP/1.1\r\nHost: {parsed.host}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    payload = orjson.dumps(first_message)
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    if len(payload) < 126:
+        header = bytes([0x81, 0x80 | len(payload)])
+    else:
+        header = bytes([0x81, 0x80 | 126]) + struct.pack("!H", len(payload))
+    writer.write(header + mask)
+    writer.write(masked)
+    await writer.drain()
+    return reader, writer
+
+
+async def test_a_client_that_stops_reading_is_told_and_dropped(
+    start_web: StartWeb, settings: Settings, user: User, worker: WorkerProcess
+) -> None:
+    """A socket that falls too far behind is closed with CLIENT_TOO_SLOW."""
+    web = await start_web(dataclasses.replace(settings, ws_send_queue=8))
+    reader, writer = await raw_socket(
+        web.ws_url(user.token),
+        {
+            "type": "agent_query",
+            "data": {
+                "agent": "test_stream",
+                "query": "q",
+                "options": {"chunks": 400, "pad": 32_000},
+            },
+        },
+    )
+    await asyncio.sleep(3)  # read nothing while the server keeps sending
+    async with asyncio.timeout(30):
+        received = await reader.read(-1)  # until the server closes the connection
+    writer.close()
+    await web.close()
+    assert b"CLIENT_TOO_SLOW" in received
+    assert b"\x88\x06\x03\xf5slow" in received  # close frame: code 1013, "slow"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -107,6 +108,9 @@ async def error_boundary(request: web.Request, handler: Handler) -> web.StreamRe
             DependencyUnavailable("A backing service is unavailable; try again"),
             request_id,
         )
+    except asyncio.CancelledError:
+        status = 499  # the client went away and aiohttp cancelled the handler
+        raise
     except Exception:
         log.exception("request_crashed", method=request.method, path=request.path)
         response = error_response(OneViceError("Internal server error"), request_id)

@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 #: between the configured limit and this get an error message and are ignored.
 _HARD_FRAME_FACTOR: Final = 4
 _CLOSE_TIMEOUT: Final = 5.0
+_SLOW_WRITE_TIMEOUT: Final = 1.0
 
 
 class SocketHub:
@@ -108,23 +109,30 @@ class Socket:
             await self.ws.send_str(orjson.dumps(message).decode())
 
     async def _drop_slow(self) -> None:
+        """Tell a client that fell behind, close, and let go of it.
+
+        Its connection is backed up, so neither the error nor the close frame
+        can be waited for: each is queued behind what the client has not read
+        (a bounded wait), then the transport is closed, which delivers them if
+        the client ever catches up and frees the socket either way.
+        """
         if self.sender is not None:
             self.sender.cancel()
+        error = ws_error(
+            "CLIENT_TOO_SLOW",
+            "Messages were not read fast enough; reconnect and resume",
+            {"resume": "send resume with your last chunk_index"},
+            self.request_id,
+        )
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(_CLOSE_TIMEOUT):
-                await self.ws.send_str(
-                    orjson.dumps(
-                        ws_error(
-                            "CLIENT_TOO_SLOW",
-                            "Messages were not read fast enough; reconnect and resume",
-                            {"resume": "send resume with your last chunk_index"},
-                            self.request_id,
-                        )
-                    ).decode()
-                )
-                await self.ws.close(
-                    code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow"
-                )
+            async with asyncio.timeout(_SLOW_WRITE_TIMEOUT):
+                await self.ws.send_str(orjson.dumps(error).decode())
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(_SLOW_WRITE_TIMEOUT):
+                await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"slow")
+        transport = self.request.transport
+        if transport is not None:
+            transport.close()
 
     async def going_away(self, message: str) -> None:
         self.send(
@@ -387,7 +395,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         max_msg_size=settings.max_ws_frame_bytes * _HARD_FRAME_FACTOR,
         heartbeat=30.0,
     )
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:
+        log.info("socket_gone_during_upgrade")
+        return ws
     socket = Socket(request, ws, viewer)
     hub = request.app[SOCKETS]
     hub.sockets.add(socket)
