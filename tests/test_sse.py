@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from onevice.services.bus import events_key, meta_key
 from tests.fix_stack import User, WebServer
 
 
@@ -110,3 +111,17 @@ async def test_token_in_query_string_is_accepted_for_eventsource(
         text = await response.text()
     assert response.status == 200
     assert "event: agent_response_complete" in text
+
+
+async def test_expired_replay_buffer_still_gives_the_outcome(
+    web: WebServer, user: User, redis_client: Any
+) -> None:
+    """When a finished query's stream has expired, SSE still sends its final event."""
+    query_id = await submit(
+        web, user, "test-stream", {"query": "q", "options": {"chunks": 2}}
+    )
+    await read_sse(web, user, query_id)
+    await redis_client.delete(events_key(query_id), meta_key(query_id))
+    events = await read_sse(web, user, query_id)
+    assert [e["event"] for e in events] == ["agent_response_complete"]
+    assert events[0]["data"]["data"]["total_chunks"] == 2

@@ -74,27 +74,21 @@ class QueryFeed:
 
     async def events(self) -> AsyncIterator[StreamEvent]:
         """Replayed events, then live ones, ending after the final event."""
-        for event in await self.bus.replay(self.query_id, self.last):
-            if self._fresh(event):
-                yield event
-                if event.is_final:
-                    return
+        pending = await self.bus.replay(self.query_id, self.last)
         while True:
+            for event in pending:
+                if self._fresh(event):
+                    yield event
+                    if event.is_final:
+                        return
             item = await self._queue.get()
             if self.overflowed:
                 raise FeedOverflow(self.query_id)
             if item is _GAP:
-                for event in await self.bus.replay(self.query_id, self.last):
-                    if self._fresh(event):
-                        yield event
-                        if event.is_final:
-                            return
-                continue
-            assert isinstance(item, StreamEvent)
-            if self._fresh(item):
-                yield item
-                if item.is_final:
-                    return
+                pending = await self.bus.replay(self.query_id, self.last)
+            else:
+                assert isinstance(item, StreamEvent)
+                pending = [item]
 
     def _fresh(self, event: StreamEvent) -> bool:
         if self.last is not None and event.id <= self.last:

@@ -34,6 +34,7 @@ from onevice.services.bus import (
     BusError,
     CancelRequested,
     ChunkBus,
+    EventKind,
     QueryAlreadyFinal,
     StaleAttempt,
 )
@@ -255,7 +256,7 @@ class QueryRunner:
         return "cancelled"
 
     async def _final_event(
-        self, query_id: str, attempt: int, kind: Any, data: dict[str, Any]
+        self, query_id: str, attempt: int, kind: EventKind, data: dict[str, Any]
     ) -> None:
         # Already written by an earlier delivery: the outcome is the same row.
         with contextlib.suppress(QueryAlreadyFinal):
@@ -275,7 +276,7 @@ class QueryRunner:
             log.warning("final_event_not_resent", query_id=query_id, reason=str(exc))
 
 
-def final_event_of(record: QueryRecord) -> tuple[Any, dict[str, Any]]:
+def final_event_of(record: QueryRecord) -> tuple[EventKind, dict[str, Any]]:
     """The final event a final query's stream ends with, rebuilt from its row."""
     if record.status == "completed":
         result = record.result or {}
@@ -287,7 +288,7 @@ def final_event_of(record: QueryRecord) -> tuple[Any, dict[str, Any]]:
             "confidence_score": result.get("confidence_score"),
             "data_sources": result.get("data_sources", []),
         }
-    kind = "cancelled" if record.status == "cancelled" else "failed"
+    kind: EventKind = "cancelled" if record.status == "cancelled" else "failed"
     return kind, dict(record.error or {"code": "QUERY_FAILED", "message": "Failed"})
 
 
