@@ -9,7 +9,14 @@ import redis.asyncio as aioredis
 from onevice.services.bus import channel_name
 from tests.fix_stack import StartWeb, User, WebServer, WorkerProcess
 from tests.test_sse import submit
-from tests.test_websocket import connect, receive, receive_until
+from tests.test_websocket import (
+    ask,
+    chunk_indexes,
+    connect,
+    read_through_chunk,
+    receive_until,
+    resume,
+)
 
 
 async def test_resume_after_the_web_process_restarted(
@@ -18,20 +25,8 @@ async def test_resume_after_the_web_process_restarted(
     """A client whose web process went away resumes on another and misses nothing."""
     first = await start_web()
     ws = await connect(first, user)
-    await ws.send_json(
-        {
-            "type": "agent_query",
-            "data": {
-                "agent": "test_stream",
-                "query": "q",
-                "options": {"chunks": 40, "delay_ms": 20},
-            },
-        }
-    )
-    seen = await receive_until(ws, "agent_response_chunk")
-    while seen[-1]["data"].get("chunk_index", 0) < 4:
-        seen.append(await receive(ws))
-    query_id = seen[-1]["data"]["query_id"]
+    await ask(ws, chunks=40, delay_ms=20)
+    query_id = (await read_through_chunk(ws, 4))[-1]["data"]["query_id"]
     # The server goes away mid-stream while the client's socket stays open.
     closing = asyncio.create_task(first.server.close())
     goodbye = await receive_until(ws, "connection_status")
@@ -40,15 +35,9 @@ async def test_resume_after_the_web_process_restarted(
 
     second = await start_web()
     ws = await connect(second, user)
-    await ws.send_json(
-        {"type": "resume", "data": {"query_id": query_id, "after_chunk": 4}}
-    )
-    rest = await receive_until(ws, "agent_response_complete")
+    rest = await resume(ws, query_id, 4)
     await ws.close()
-    indexes = [
-        m["data"]["chunk_index"] for m in rest if m["type"] == "agent_response_chunk"
-    ]
-    assert indexes == list(range(5, 41))
+    assert chunk_indexes(rest) == list(range(5, 41))
 
 
 async def test_readers_of_a_query_share_one_subscription(

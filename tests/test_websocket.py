@@ -45,6 +45,51 @@ async def connect(web: WebServer, user: User) -> aiohttp.ClientWebSocketResponse
     return ws
 
 
+async def ask(
+    ws: aiohttp.ClientWebSocketResponse,
+    *,
+    agent: str = "test_stream",
+    message_id: str | None = None,
+    **options: int,
+) -> None:
+    """Send an agent_query for ``agent`` with ``options``."""
+    message: dict[str, Any] = {
+        "type": "agent_query",
+        "data": {"agent": agent, "query": "q", "options": options},
+    }
+    if message_id is not None:
+        message["message_id"] = message_id
+    await ws.send_json(message)
+
+
+async def read_through_chunk(
+    ws: aiohttp.ClientWebSocketResponse, index: int
+) -> list[dict[str, Any]]:
+    """Messages up to and including chunk ``index``."""
+    seen = await receive_until(ws, "agent_response_chunk")
+    while seen[-1]["data"].get("chunk_index", 0) < index:
+        seen.append(await receive(ws))
+    return seen
+
+
+def chunk_indexes(messages: list[dict[str, Any]]) -> list[int]:
+    return [
+        m["data"]["chunk_index"]
+        for m in messages
+        if m["type"] == "agent_response_chunk"
+    ]
+
+
+async def resume(
+    ws: aiohttp.ClientWebSocketResponse, query_id: str, after_chunk: int
+) -> list[dict[str, Any]]:
+    """Resume ``query_id`` after a chunk; the messages through the final one."""
+    await ws.send_json(
+        {"type": "resume", "data": {"query_id": query_id, "after_chunk": after_chunk}}
+    )
+    return await receive_until(ws, "agent_response_complete", "error")
+
+
 async def test_connection_handshake_lists_agents_and_limits(
     web: WebServer, user: User
 ) -> None:
@@ -165,33 +210,14 @@ async def test_resume_on_a_new_socket_gets_the_rest_once(
 ) -> None:
     """After a disconnect at chunk k, resume gives chunks k+1..n exactly once."""
     ws = await connect(web, user)
-    await ws.send_json(
-        {
-            "message_id": "msg_r",
-            "type": "agent_query",
-            "data": {
-                "agent": "test_stream",
-                "query": "q",
-                "options": {"chunks": 30, "delay_ms": 10},
-            },
-        }
-    )
-    seen = await receive_until(ws, "agent_response_chunk")
-    while seen[-1]["data"].get("chunk_index", 0) < 5:
-        seen.append(await receive(ws))
-    query_id = seen[-1]["data"]["query_id"]
+    await ask(ws, chunks=30, delay_ms=10)
+    query_id = (await read_through_chunk(ws, 5))[-1]["data"]["query_id"]
     await ws.close()
 
     ws = await connect(web, user)
-    await ws.send_json(
-        {"type": "resume", "data": {"query_id": query_id, "after_chunk": 5}}
-    )
-    rest = await receive_until(ws, "agent_response_complete")
+    rest = await resume(ws, query_id, 5)
     await ws.close()
-    indexes = [
-        m["data"]["chunk_index"] for m in rest if m["type"] == "agent_response_chunk"
-    ]
-    assert indexes == list(range(6, 31))
+    assert chunk_indexes(rest) == list(range(6, 31))
 
 
 async def test_resume_of_someone_elses_query_is_not_found(
@@ -222,18 +248,8 @@ async def test_cancel_over_the_socket_ends_the_query(
 ) -> None:
     """A cancel message stops the query; its stream ends with QUERY_CANCELLED."""
     ws = await connect(web, user)
-    await ws.send_json(
-        {
-            "type": "agent_query",
-            "data": {
-                "agent": "test_stream",
-                "query": "q",
-                "options": {"chunks": 500, "delay_ms": 10},
-            },
-        }
-    )
-    first = await receive_until(ws, "agent_response_chunk")
-    query_id = first[-1]["data"]["query_id"]
+    await ask(ws, chunks=500, delay_ms=10)
+    query_id = (await read_through_chunk(ws, 1))[-1]["data"]["query_id"]
     await ws.send_json({"type": "cancel", "data": {"query_id": query_id}})
     messages = await receive_until(ws, "error")
     if all(m["type"] != "cancel" for m in messages):
