@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -14,6 +15,8 @@ from onevice.services.bus import (
     EventKind,
     QueryAlreadyFinal,
     StaleAttempt,
+    StreamEvent,
+    channel_name,
     events_key,
 )
 
@@ -93,3 +96,36 @@ def test_event_ids_reject_garbage() -> None:
     """Event ids that are not k or k-n are refused."""
     with pytest.raises(ValueError):
         EventId.parse("seven")
+
+
+async def test_a_burst_is_one_message_with_every_event(
+    bus: ChunkBus, query_id: str, redis_client: aioredis.Redis
+) -> None:
+    """append_many numbers a burst in order and publishes it as one message."""
+    pubsub = redis_client.pubsub()
+    await pubsub.subscribe(channel_name(query_id))
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    burst: list[tuple[EventKind, dict[str, Any]]] = [
+        ("typing", {}),
+        ("chunk", {"content": "a"}),
+        ("chunk", {"content": "b"}),
+    ]
+    await bus.append_many(query_id, 1, burst)
+    message = await pubsub.get_message(timeout=5)
+    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    assert message is not None
+    events = StreamEvent.from_message(message["data"])
+    assert [(str(e.id), e.data.get("content")) for e in events] == [
+        ("0-1", None),
+        ("1-0", "a"),
+        ("2-0", "b"),
+    ]
+
+
+async def test_a_refused_burst_writes_nothing(bus: ChunkBus, query_id: str) -> None:
+    """A burst refused because of a cancel leaves the stream as it was."""
+    await bus.append(query_id, 1, "chunk", {})
+    await bus.request_cancel(query_id)
+    with pytest.raises(CancelRequested):
+        await bus.append_many(query_id, 1, [("chunk", {}), ("chunk", {})])
+    assert [str(e.id) for e in await bus.replay(query_id, None)] == ["1-0"]

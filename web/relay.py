@@ -153,7 +153,9 @@ class Relay:
                 await self._wake.wait()
                 continue
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                # Blocks until a message arrives; unsubscribing from the last
+                # channel delivers a confirmation, so this never waits forever.
+                message = await self._pubsub.get_message(timeout=None)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("relay_disconnected", error=type(exc).__name__)
                 await asyncio.sleep(0.2)
@@ -181,6 +183,7 @@ class Relay:
             feeds = self._feeds.get(channel)
             if not feeds:
                 return
-            event = StreamEvent.from_message(message["data"])
+            events = StreamEvent.from_message(message["data"])
             for feed in list(feeds):
-                feed.deliver(event)
+                for event in events:
+                    feed.deliver(event)

@@ -37,17 +37,29 @@ from onevice.services.bus import (
     EventKind,
     QueryAlreadyFinal,
     StaleAttempt,
+    now_iso,
 )
 from onevice.storage.queries import QueryRecord, QueryStore
 
 log = structlog.get_logger(__name__)
 
+#: Events an agent may have queued before it has to wait for the bus.
+_MAX_QUEUED_EVENTS = 256
+
+FinalStatus = Literal["completed", "failed", "cancelled"]
 Outcome = Literal["completed", "failed", "cancelled", "skipped", "superseded"]
 
 
 @dataclasses.dataclass(kw_only=True)
 class _Run:
-    """The AgentRun handed to an agent: every step goes through the bus."""
+    """The AgentRun handed to an agent: its steps go to the bus in bursts.
+
+    ``stage`` and ``write`` queue the event and return at once; a flusher task
+    sends what is queued in one round trip, and whatever the agent queues
+    meanwhile goes in the next. A slow writer thus sends each chunk as soon as
+    it is written, and a fast one does not pay a round trip per chunk. A
+    refusal of the bus (cancel, a newer attempt) is raised by the next step.
+    """
 
     query_id: str
     viewer: Viewer
@@ -58,6 +70,11 @@ class _Run:
     bus: ChunkBus
     last_chunk: int = 0
     stage_name: str = "starting"
+    _pending: list[tuple[EventKind, dict[str, Any]]] = dataclasses.field(
+        default_factory=list
+    )
+    _flusher: asyncio.Task[None] | None = None
+    _failure: Exception | None = None
 
     async def stage(
         self, name: str, *, estimated_completion_ms: int | None = None
@@ -66,14 +83,12 @@ class _Run:
         data: dict[str, Any] = {"agent": self.agent, "stage": name}
         if estimated_completion_ms is not None:
             data["estimated_completion"] = estimated_completion_ms
-        await self.bus.append(self.query_id, self.attempt, "typing", data)
+        await self._queue("typing", data)
 
     async def write(
         self, text: str, *, metadata: Mapping[str, Any] | None = None
     ) -> int:
-        event = await self.bus.append(
-            self.query_id,
-            self.attempt,
+        await self._queue(
             "chunk",
             {
                 "agent": self.agent,
@@ -81,12 +96,48 @@ class _Run:
                 "metadata": {"processing_stage": self.stage_name, **(metadata or {})},
             },
         )
-        self.last_chunk = event.chunk_index
+        # The attempt owns the stream (the bus fences out any other), so the
+        # bus numbers this chunk exactly as counted here.
+        self.last_chunk += 1
         return self.last_chunk
 
     async def check_cancelled(self) -> None:
+        self._raise_failure()
         if await self.bus.cancel_requested(self.query_id):
             raise CancelRequested("cancel requested")
+
+    async def drain(self) -> None:
+        """Wait until every queued event is on the bus; raise what refused it."""
+        if self._flusher is not None:
+            await self._flusher
+        self._raise_failure()
+
+    async def settle(self) -> None:
+        """Drain without raising: before a final event, whatever the outcome."""
+        with contextlib.suppress(Exception):
+            await self.drain()
+
+    async def _queue(self, kind: EventKind, data: dict[str, Any]) -> None:
+        self._raise_failure()
+        data["ts"] = now_iso()
+        self._pending.append((kind, data))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        elif len(self._pending) >= _MAX_QUEUED_EVENTS:
+            await self._flusher  # the bus is slow: hold the agent back
+
+    async def _flush(self) -> None:
+        while self._pending and self._failure is None:
+            batch, self._pending = self._pending, []
+            try:
+                await self.bus.append_many(self.query_id, self.attempt, batch)
+            except Exception as exc:
+                self._failure = exc
+                self._pending.clear()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
 
 class QueryRunner:
@@ -155,6 +206,7 @@ class QueryRunner:
             result = await asyncio.wait_for(
                 agent.run(run), timeout=self.settings.query_time_limit_seconds
             )
+            await run.drain()
         except CancelRequested:
             return await self._finish_cancelled(run, started)
         except (StaleAttempt, QueryAlreadyFinal) as exc:
@@ -183,84 +235,62 @@ class QueryRunner:
     async def _finish_completed(
         self, run: _Run, started: float, result: AgentResult
     ) -> Outcome:
-        elapsed = _ms_since(started)
-        body = {
-            "query_id": run.query_id,
-            "agent": run.agent,
-            **result.body,
-            "processing_time_ms": elapsed,
-        }
+        body = {"query_id": run.query_id, "agent": run.agent, **result.body}
         if result.confidence_score is not None:
             body.setdefault("confidence_score", result.confidence_score)
         if result.data_sources:
             body.setdefault("data_sources", list(result.data_sources))
-        won = await self.store.finish(
-            run.query_id,
-            run.attempt,
-            "completed",
-            result=body,
-            total_chunks=run.last_chunk,
-            processing_time_ms=elapsed,
-        )
-        if not won:
-            return "superseded"
-        await self._final_event(
-            run.query_id,
-            run.attempt,
-            "complete",
-            {
-                "agent": run.agent,
-                "result": body,
-                "total_chunks": run.last_chunk,
-                "processing_time_ms": elapsed,
-                "confidence_score": result.confidence_score,
-                "data_sources": list(result.data_sources),
-            },
-        )
-        log.info("query_completed", chunks=run.last_chunk, elapsed_ms=elapsed)
-        return "completed"
+        return await self._finish(run, started, "completed", result=body)
 
     async def _finish_failed(
         self, run: _Run, started: float, error: dict[str, Any]
     ) -> Outcome:
-        elapsed = _ms_since(started)
-        won = await self.store.finish(
-            run.query_id,
-            run.attempt,
-            "failed",
-            error=error,
-            total_chunks=run.last_chunk,
-            processing_time_ms=elapsed,
-        )
-        if not won:
-            return "superseded"
-        await self._final_event(run.query_id, run.attempt, "failed", error)
-        log.warning("query_failed", code=error["code"], elapsed_ms=elapsed)
-        return "failed"
+        return await self._finish(run, started, "failed", error=error)
 
     async def _finish_cancelled(self, run: _Run, started: float) -> Outcome:
-        elapsed = _ms_since(started)
         error = {"code": "QUERY_CANCELLED", "message": "The query was cancelled"}
+        return await self._finish(run, started, "cancelled", error=error)
+
+    async def _finish(
+        self,
+        run: _Run,
+        started: float,
+        status: FinalStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Record the outcome, then publish the final event (in that order)."""
+        await run.settle()  # chunks the agent queued go out before the end
+        total_chunks = await self.bus.last_chunk(run.query_id)
+        elapsed = _ms_since(started)
+        if result is not None:
+            result["processing_time_ms"] = elapsed
         won = await self.store.finish(
             run.query_id,
             run.attempt,
-            "cancelled",
+            status,
+            result=result,
             error=error,
-            total_chunks=run.last_chunk,
+            total_chunks=total_chunks,
             processing_time_ms=elapsed,
         )
         if not won:
             return "superseded"
-        await self._final_event(run.query_id, run.attempt, "cancelled", error)
-        log.info("query_cancelled", chunks=run.last_chunk, elapsed_ms=elapsed)
-        return "cancelled"
-
-    async def _final_event(
-        self, query_id: str, attempt: int, kind: EventKind, data: dict[str, Any]
-    ) -> None:
+        kind, data = final_event(
+            status,
+            agent=run.agent,
+            result=result,
+            error=error,
+            total_chunks=total_chunks,
+            processing_time_ms=elapsed,
+        )
         # Already written by an earlier delivery: the outcome is the same row.
         with contextlib.suppress(QueryAlreadyFinal):
-            await self.bus.append(query_id, attempt, kind, data)
+            await self.bus.append(run.query_id, run.attempt, kind, data)
+        report = log.warning if status == "failed" else log.info
+        report(f"query_{status}", chunks=total_chunks, elapsed_ms=elapsed)
+        return status
 
     async def _resend_final_event(self, query_id: str) -> None:
         """A delivery of a final query: make sure its final event exists."""
@@ -276,20 +306,41 @@ class QueryRunner:
             log.warning("final_event_not_resent", query_id=query_id, reason=str(exc))
 
 
-def final_event_of(record: QueryRecord) -> tuple[EventKind, dict[str, Any]]:
-    """The final event a final query's stream ends with, rebuilt from its row."""
-    if record.status == "completed":
-        result = record.result or {}
+def final_event(
+    status: FinalStatus,
+    *,
+    agent: str,
+    result: dict[str, Any] | None,
+    error: dict[str, Any] | None,
+    total_chunks: int,
+    processing_time_ms: int | None,
+) -> tuple[EventKind, dict[str, Any]]:
+    """The final event that ends a query's stream."""
+    if status == "completed":
+        body = result or {}
         return "complete", {
-            "agent": record.agent,
-            "result": result,
-            "total_chunks": record.total_chunks or 0,
-            "processing_time_ms": record.processing_time_ms,
-            "confidence_score": result.get("confidence_score"),
-            "data_sources": result.get("data_sources", []),
+            "agent": agent,
+            "result": body,
+            "total_chunks": total_chunks,
+            "processing_time_ms": processing_time_ms,
+            "confidence_score": body.get("confidence_score"),
+            "data_sources": body.get("data_sources", []),
         }
-    kind: EventKind = "cancelled" if record.status == "cancelled" else "failed"
-    return kind, dict(record.error or {"code": "QUERY_FAILED", "message": "Failed"})
+    kind: EventKind = "cancelled" if status == "cancelled" else "failed"
+    return kind, dict(error or {"code": "QUERY_FAILED", "message": "Failed"})
+
+
+def final_event_of(record: QueryRecord) -> tuple[EventKind, dict[str, Any]]:
+    """The final event of a final query, rebuilt from its row."""
+    assert record.status != "queued" and record.status != "running"
+    return final_event(
+        record.status,
+        agent=record.agent,
+        result=record.result,
+        error=record.error,
+        total_chunks=record.total_chunks or 0,
+        processing_time_ms=record.processing_time_ms,
+    )
 
 
 def _ms_since(started: float) -> int:

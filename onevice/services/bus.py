@@ -1,14 +1,15 @@
 """The chunk bus: one Redis stream per query as replay buffer, plus live fan-out.
 
-Every event of a query (stage changes, chunks, the final outcome) is appended by
-one Lua script that, atomically:
+Events of a query (stage changes, chunks, the final outcome) are appended, one
+or a burst at a time, by one Lua script that, atomically:
 
 - refuses writes from an attempt older than the newest one (a worker presumed
   dead that comes back cannot interleave with its replacement),
 - refuses anything after the final event, and non-final events once a cancel
   was requested (that is how the agent loop learns of a cancel for free),
-- numbers the event, appends it to the stream and publishes it on the query's
-  channel, and refreshes the TTL of both keys.
+- numbers the events, appends them to the stream and publishes them on the
+  query's channel as one message (one line per event), and refreshes the TTL
+  of both keys.
 
 Event ids are ``"<chunk_index>-<n>"``: a chunk gets ``k-0`` where ``k`` is its
 ``chunk_index`` (1, 2, 3, … without gaps); any other event after chunk ``k`` gets
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 import orjson
@@ -34,27 +36,32 @@ FINAL_KINDS: Final = frozenset({"complete", "failed", "cancelled"})
 
 _APPEND = """
 local meta, stream = KEYS[1], KEYS[2]
-local attempt = tonumber(ARGV[1])
-local kind, payload, ttl, channel = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local final = ARGV[6] == '1'
+local attempt, ttl, channel = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local state = redis.call('HMGET', meta, 'attempt', 'chunk', 'sub', 'final', 'cancel')
 local current = tonumber(state[1]) or 0
 if attempt < current then
   return redis.error_reply('STALE attempt ' .. attempt .. ' superseded by ' .. current)
 end
 if state[4] then return redis.error_reply('FINAL query already ended') end
-if state[5] and not final then return redis.error_reply('CANCELLED by request') end
-local chunk = tonumber(state[2]) or 0
-local sub = tonumber(state[3]) or 0
-if kind == 'chunk' then chunk = chunk + 1; sub = 0 else sub = sub + 1 end
-local id = chunk .. '-' .. sub
-redis.call('XADD', stream, id, 'e', payload)
+local chunk, sub = tonumber(state[2]) or 0, tonumber(state[3]) or 0
+local ids, lines, final_id = {}, {}, nil
+for i = 4, #ARGV, 3 do
+  local kind, final, payload = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2]
+  if final_id then return redis.error_reply('FINAL event before the end of a batch') end
+  if state[5] and not final then return redis.error_reply('CANCELLED by request') end
+  if kind == 'chunk' then chunk = chunk + 1; sub = 0 else sub = sub + 1 end
+  local id = chunk .. '-' .. sub
+  redis.call('XADD', stream, id, 'e', payload)
+  ids[#ids + 1] = id
+  lines[#lines + 1] = id .. ' ' .. payload
+  if final then final_id = id end
+end
 redis.call('HSET', meta, 'attempt', attempt, 'chunk', chunk, 'sub', sub)
-if final then redis.call('HSET', meta, 'final', id) end
+if final_id then redis.call('HSET', meta, 'final', final_id) end
 redis.call('EXPIRE', stream, ttl)
 redis.call('EXPIRE', meta, ttl)
-redis.call('PUBLISH', channel, id .. ' ' .. payload)
-return id
+redis.call('PUBLISH', channel, table.concat(lines, '\\n'))
+return ids
 """
 
 
@@ -140,13 +147,16 @@ class StreamEvent:
         return cls(EventId.parse(raw_id), kind, body)
 
     @classmethod
-    def from_message(cls, message: bytes) -> StreamEvent:
-        """Decode a live message: ``"<id> <json>"``."""
-        raw_id, _, payload = message.partition(b" ")
-        return cls.decode(raw_id.decode(), payload)
+    def from_message(cls, message: bytes) -> list[StreamEvent]:
+        """Decode a live message: one ``"<id> <json>"`` line per event."""
+        events = []
+        for line in message.split(b"\n"):
+            raw_id, _, payload = line.partition(b" ")
+            events.append(cls.decode(raw_id.decode(), payload))
+        return events
 
 
-def _now() -> str:
+def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
@@ -162,22 +172,35 @@ class ChunkBus:
         self, query_id: str, attempt: int, kind: EventKind, data: dict[str, Any]
     ) -> StreamEvent:
         """Append one event for ``attempt`` and publish it; return it with its id."""
-        payload = orjson.dumps({"kind": kind, "ts": _now(), **data})
+        return (await self.append_many(query_id, attempt, [(kind, data)]))[0]
+
+    async def append_many(
+        self,
+        query_id: str,
+        attempt: int,
+        events: Sequence[tuple[EventKind, dict[str, Any]]],
+    ) -> list[StreamEvent]:
+        """Append a burst of events in one round trip; all or none are written.
+
+        An event's ``ts`` defaults to now; pass one to keep when it happened.
+        """
+        now = now_iso()
+        args: list[Any] = [attempt, self.ttl_seconds, channel_name(query_id)]
+        payloads = []
+        for kind, data in events:
+            payload = orjson.dumps({"kind": kind, "ts": now, **data})
+            payloads.append(payload)
+            args += [kind, "1" if kind in FINAL_KINDS else "0", payload]
         try:
-            raw_id = await self._append(
-                keys=[meta_key(query_id), events_key(query_id)],
-                args=[
-                    attempt,
-                    kind,
-                    payload,
-                    self.ttl_seconds,
-                    channel_name(query_id),
-                    "1" if kind in FINAL_KINDS else "0",
-                ],
+            raw_ids = await self._append(
+                keys=[meta_key(query_id), events_key(query_id)], args=args
             )
         except ResponseError as exc:
             raise _bus_error(exc) from exc
-        return StreamEvent.decode(_text(raw_id), payload)
+        return [
+            StreamEvent.decode(_text(raw_id), payload)
+            for raw_id, payload in zip(raw_ids, payloads, strict=True)
+        ]
 
     async def replay(self, query_id: str, after: EventId | None) -> list[StreamEvent]:
         """Every stored event after ``after`` (all of them if None), in order."""
