@@ -5,6 +5,7 @@ Loaded by the web app and the worker through ``ONEVICE_AGENT_MODULES=bench.agent
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Final
 
@@ -24,13 +25,22 @@ def chunk_count(run: AgentRun) -> int:
     return value
 
 
+def pace_seconds(run: AgentRun) -> float:
+    """The ``options.pace_ms`` gap between chunks, in seconds (0 when absent)."""
+    options: Any = run.request.get("options") or {}
+    value = options.get("pace_ms", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return 0.0
+    return value / 1000
+
+
 def chunk_text(index: int, chunks: int) -> str:
     """Chunk ``index`` of ``chunks``, padded to about the size of a model token run."""
     return f"Chunk {index} of {chunks} from the bench. ".ljust(CHUNK_CHARS, ".")
 
 
 class StreamingBenchAgent(Agent):
-    """Streams ``options.chunks`` chunks of 40 characters with no delay between them.
+    """Streams ``options.chunks`` chunks of 40 characters, ``options.pace_ms`` apart.
 
     Each chunk's metadata carries ``sent_ns``, the wall clock just before the
     chunk is appended, so a client on the same machine can time the relay.
@@ -40,8 +50,11 @@ class StreamingBenchAgent(Agent):
 
     async def run(self, run: AgentRun) -> AgentResult:
         chunks = chunk_count(run)
+        pace = pace_seconds(run)
         await run.stage("drafting", estimated_completion_ms=chunks)
         for index in range(1, chunks + 1):
+            if pace:
+                await asyncio.sleep(pace)
             await run.write(
                 chunk_text(index, chunks), metadata={"sent_ns": time.time_ns()}
             )
