@@ -69,6 +69,7 @@ class _Run:
     agent: str
     bus: ChunkBus
     last_chunk: int = 0
+    flushed_chunk: int = 0
     stage_name: str = "starting"
     _pending: list[tuple[EventKind, dict[str, Any]]] = dataclasses.field(
         default_factory=list
@@ -130,7 +131,8 @@ class _Run:
         while self._pending and self._failure is None:
             batch, self._pending = self._pending, []
             try:
-                await self.bus.append_many(self.query_id, self.attempt, batch)
+                events = await self.bus.append_many(self.query_id, self.attempt, batch)
+                self.flushed_chunk = events[-1].chunk_index
             except Exception as exc:
                 self._failure = exc
                 self._pending.clear()
@@ -180,6 +182,9 @@ class QueryRunner:
 
     async def _run_claimed(self, record: QueryRecord) -> Outcome:
         attempt = record.attempts
+        # A first attempt starts on an empty stream; a later one goes on from
+        # the chunks its predecessors streamed.
+        streamed = await self.bus.last_chunk(record.id) if attempt > 1 else 0
         run = _Run(
             query_id=record.id,
             viewer=record.viewer,
@@ -188,7 +193,8 @@ class QueryRunner:
             attempt=attempt,
             agent=record.agent,
             bus=self.bus,
-            last_chunk=await self.bus.last_chunk(record.id),
+            last_chunk=streamed,
+            flushed_chunk=streamed,
         )
         log.info("query_started", attempt=attempt)
         started = time.monotonic()
@@ -201,7 +207,6 @@ class QueryRunner:
                     {"attempt": attempt, "discard_through_chunk": run.last_chunk},
                 )
                 log.warning("query_restarted", attempt=attempt, after=run.last_chunk)
-            await run.check_cancelled()
             agent = self.registry.get(record.agent)
             result = await asyncio.wait_for(
                 agent.run(run), timeout=self.settings.query_time_limit_seconds
@@ -262,7 +267,7 @@ class QueryRunner:
     ) -> Outcome:
         """Record the outcome, then publish the final event (in that order)."""
         await run.settle()  # chunks the agent queued go out before the end
-        total_chunks = await self.bus.last_chunk(run.query_id)
+        total_chunks = run.flushed_chunk
         elapsed = _ms_since(started)
         if result is not None:
             result["processing_time_ms"] = elapsed

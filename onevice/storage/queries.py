@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import orjson
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from onevice.base.errors import IdempotencyConflict, NotFound, RateLimited
@@ -76,6 +78,21 @@ class QueryRecord:
         )
 
 
+#: Insert the query unless its idempotency key was used or its owner has too
+#: many queries open; run under the owner's advisory lock.
+_INSERT_IF_ALLOWED = """
+INSERT INTO queries (id, owner_sub, org_id, viewer, agent, request,
+                     request_hash, idempotency_key)
+SELECT %(id)s, %(sub)s, %(org)s, %(viewer)s, %(agent)s, %(request)s, %(hash)s, %(key)s
+WHERE NOT EXISTS (
+        SELECT 1 FROM queries
+        WHERE owner_sub = %(sub)s AND idempotency_key = %(key)s)
+  AND (SELECT count(*) FROM queries
+       WHERE owner_sub = %(sub)s AND status IN ('queued', 'running')) < %(max_open)s
+RETURNING *
+"""
+
+
 def new_query_id() -> str:
     return f"query_{uuid.uuid4().hex}"
 
@@ -110,58 +127,55 @@ class QueryStore:
         with ``max_open`` queries queued or running gets RateLimited.
         """
         fingerprint = request_fingerprint(agent, request)
-        async with self.pool.connection() as conn, conn.transaction():
+        params = {
+            "id": new_query_id(),
+            "sub": viewer.sub,
+            "org": viewer.org_id,
+            "viewer": Jsonb(viewer.to_json()),
+            "agent": agent,
+            "request": Jsonb(dict(request)),
+            "hash": fingerprint,
+            "key": idempotency_key,
+            "max_open": max_open,
+        }
+        async with self.pool.connection() as conn:
             # One submission at a time per user, so the open-query count and
-            # the idempotency lookup cannot race with a parallel submission.
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                (viewer.sub,),
-            )
-            if idempotency_key is not None:
-                cursor = await conn.execute(
-                    "SELECT *, request_hash FROM queries"
-                    " WHERE owner_sub = %s AND idempotency_key = %s",
-                    (viewer.sub, idempotency_key),
+            # the idempotency check cannot race with a parallel submission.
+            # The statements go out in one pipeline: one network round trip.
+            async with conn.pipeline(), conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%(sub)s, 0))",
+                    params,
                 )
-                row = await cursor.fetchone()
-                if row is not None:
-                    if row["request_hash"] != fingerprint:
-                        raise IdempotencyConflict(
-                            "Idempotency key was already used for a different request",
-                            details={"query_id": row["id"]},
-                        )
-                    return QueryRecord.from_row(row), False
-            cursor = await conn.execute(
-                "SELECT count(*) AS open FROM queries"
-                " WHERE owner_sub = %s AND status IN ('queued', 'running')",
-                (viewer.sub,),
-            )
-            counted = await cursor.fetchone()
-            open_now = int(counted["open"]) if counted else 0
-            if open_now >= max_open:
-                raise RateLimited(
-                    "Too many queries in progress; wait for one to finish",
-                    retry_after=5,
-                    details={"concurrent_queries": open_now, "limit": max_open},
-                )
-            cursor = await conn.execute(
-                "INSERT INTO queries (id, owner_sub, org_id, viewer, agent, request,"
-                " request_hash, idempotency_key)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-                (
-                    new_query_id(),
-                    viewer.sub,
-                    viewer.org_id,
-                    Jsonb(viewer.to_json()),
-                    agent,
-                    Jsonb(dict(request)),
-                    fingerprint,
-                    idempotency_key,
-                ),
-            )
+                cursor = await conn.execute(_INSERT_IF_ALLOWED, params)
             inserted = await cursor.fetchone()
-            assert inserted is not None
-            return QueryRecord.from_row(inserted), True
+            if inserted is not None:
+                return QueryRecord.from_row(inserted), True
+            return await self._explain_refusal(conn, params), False
+
+    async def _explain_refusal(
+        self, conn: AsyncConnection[DictRow], params: Mapping[str, Any]
+    ) -> QueryRecord:
+        """Why a submission was not inserted: an idempotent repeat, or too many."""
+        if params["key"] is not None:
+            cursor = await conn.execute(
+                "SELECT * FROM queries WHERE owner_sub = %(sub)s"
+                " AND idempotency_key = %(key)s",
+                params,
+            )
+            row = await cursor.fetchone()
+            if row is not None:
+                if row["request_hash"] != params["hash"]:
+                    raise IdempotencyConflict(
+                        "Idempotency key was already used for a different request",
+                        details={"query_id": row["id"]},
+                    )
+                return QueryRecord.from_row(row)
+        raise RateLimited(
+            "Too many queries in progress; wait for one to finish",
+            retry_after=5,
+            details={"limit": params["max_open"]},
+        )
 
     async def withdraw(self, query_id: str) -> None:
         """Remove a query that could not be enqueued, as if never submitted."""
