@@ -106,7 +106,8 @@ class Socket:
             message = await self.outbox.get()
             if message is None:
                 return
-            await self.ws.send_str(orjson.dumps(message).decode())
+            # orjson's UTF-8 bytes go out as the text frame as they are.
+            await self.ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
 
     async def _drop_slow(self) -> None:
         """Tell a client that fell behind, close, and let go of it.
@@ -126,7 +127,7 @@ class Socket:
         )
         with contextlib.suppress(Exception):
             async with asyncio.timeout(_SLOW_WRITE_TIMEOUT):
-                await self.ws.send_str(orjson.dumps(error).decode())
+                await self.ws.send_frame(orjson.dumps(error), WSMsgType.TEXT)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(_SLOW_WRITE_TIMEOUT):
                 await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"slow")

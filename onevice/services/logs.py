@@ -81,3 +81,8 @@ def configure(settings: Settings) -> None:
     # which would leak ``?token=`` on WebSocket upgrades. The web tier writes its
     # own request_finished event instead.
     logging.getLogger("aiohttp.access").disabled = True
+    # Celery logs every task received and succeeded; the runner's own
+    # query_started / query_<outcome> lines say the same with the query id,
+    # so Celery's per-task lines are kept for warnings and errors only.
+    for name in ("celery.worker.strategy", "celery.app.trace"):
+        logging.getLogger(name).setLevel(logging.WARNING)
