@@ -87,6 +87,7 @@ class Socket:
         self.follows: dict[str, asyncio.Task[None]] = {}
         self.sender: asyncio.Task[None] | None = None
         self.dropped = False
+        self.dropping: asyncio.Task[None] | None = None
 
     # -- outgoing ----------------------------------------------------------
 
@@ -97,9 +98,7 @@ class Socket:
         try:
             self.outbox.put_nowait(message)
         except asyncio.QueueFull:
-            self.dropped = True
-            log.warning("socket_too_slow", session_id=self.session_id)
-            asyncio.get_running_loop().create_task(self._drop_slow())
+            self.drop_slow()
 
     async def _send_loop(self) -> None:
         while True:
@@ -108,6 +107,13 @@ class Socket:
                 return
             # orjson's UTF-8 bytes go out as the text frame as they are.
             await self.ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
+
+    def drop_slow(self) -> None:
+        """Start dropping this client (once) for reading too slowly."""
+        if self.dropping is None:
+            self.dropped = True
+            log.warning("socket_too_slow", session_id=self.session_id)
+            self.dropping = asyncio.create_task(self._drop_slow())
 
     async def _drop_slow(self) -> None:
         """Tell a client that fell behind, close, and let go of it.
@@ -325,8 +331,7 @@ class Socket:
                         render_event(event, query_id, self.request_id, message_id)
                     )
         except FeedOverflow:
-            self.dropped = True
-            await self._drop_slow()
+            self.drop_slow()
         except OneViceError as exc:
             self.send_error(exc, message_id=message_id)
 
