@@ -26,6 +26,7 @@ import psutil
 from bench.plan import Plan
 from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
+from onevice.services import queue
 from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from onevice.storage.db import migrate
 
@@ -151,44 +152,17 @@ def child_environment(settings: Settings, port: int) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("ONEVICE_", "NEO4J_"))
     }
-    return inherited | {
-        "ONEVICE_DATA_DIR": str(settings.data_dir),
-        "DATABASE_URL": settings.require_database_url(),
-        "REDIS_URL": settings.require_redis_url(),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "ONEVICE_QUERY_TIME_LIMIT_SECONDS": str(settings.query_time_limit_seconds),
-        "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": str(settings.visibility_timeout_seconds),
-        "ONEVICE_MAX_CONCURRENT_QUERIES": str(settings.max_concurrent_queries),
-        "ONEVICE_AGENT_MODULES": ",".join(settings.agent_modules),
-        "ONEVICE_WORKER_CONCURRENCY": str(settings.worker_concurrency),
-        "ONEVICE_LOG_FORMAT": settings.log_format,
-        "ONEVICE_LOG_LEVEL": settings.log_level,
-        "PYTHONPATH": str(ROOT),
-    }
+    served = dataclasses.replace(settings, host="127.0.0.1", port=port)
+    return inherited | served.to_environ() | {"PYTHONPATH": str(ROOT)}
 
 
 def worker_argv(settings: Settings) -> list[str]:
     """The Procfile's worker command, with this interpreter."""
-    return [
+    return queue.worker_command(
         sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
-        "worker",
-        "--pool",
-        "threads",
-        "--concurrency",
-        str(settings.worker_concurrency),
-        "--hostname",
-        f"bench-{uuid.uuid4().hex[:6]}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel",
-        "INFO",
-        "-E",
-    ]
+        concurrency=settings.worker_concurrency,
+        name=f"bench-{uuid.uuid4().hex[:6]}",
+    )
 
 
 async def wait_for_health(port: int, children: Sequence[Child]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import os
 import signal
@@ -28,6 +29,7 @@ from typing import IO
 
 from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
+from onevice.services import queue
 from onevice.services.access import ROLES
 from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from onevice.storage.db import migrate
@@ -134,10 +136,8 @@ class DevStack:
                 signal.signal(sig, handler)
 
     def _start_servers(self) -> dict[str, str]:
+        """Start what is not given; the children's environment, with their URLs."""
         settings = self.settings
-        env = dict(os.environ)
-        env["ONEVICE_DATA_DIR"] = str(settings.data_dir)
-        env["PORT"] = str(settings.port)
         database_url = settings.database_url
         if not database_url:
             postgres = EmbeddedPostgres(settings.data_dir / "postgres", durable=True)
@@ -154,30 +154,22 @@ class DevStack:
             )
         applied = asyncio.run(migrate(database_url))
         _say(f"schema      {len(applied)} migration(s) applied")
-        env["DATABASE_URL"] = database_url
-        env["REDIS_URL"] = redis_url
-        return env
+        served = dataclasses.replace(
+            settings, database_url=database_url, redis_url=redis_url
+        )
+        return {**os.environ, **served.to_environ()}
 
     def _start_children(self, env: dict[str, str]) -> None:
         python = sys.executable
-        celery = [python, "-m", "celery", "-A", "workers.app"]
         commands = {
             "web": [python, "-m", "web"],
-            "worker": [
-                *celery,
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(self.settings.worker_concurrency),
-                "--hostname",
-                f"onevice-dev-{os.getpid()}@%h",
-                "--loglevel",
-                "INFO",
-                "-E",
-            ],
+            "worker": queue.worker_command(
+                python,
+                concurrency=self.settings.worker_concurrency,
+                name=f"onevice-dev-{os.getpid()}",
+            ),
             "flower": [
-                *celery,
+                *[python, "-m", "celery", "-A", "workers.app"],
                 "flower",
                 "--address=127.0.0.1",
                 f"--port={self.flower_port}",
@@ -217,7 +209,7 @@ class DevStack:
         lines = [
             "",
             f"OneVice is running at {self.base_url}",
-            f"  WebSocket  ws://{self.settings.host}:{self.settings.port}/ws?token=<token>",
+            f"  WebSocket  {self.base_url.replace('http', 'ws', 1)}/ws?token=<token>",
             f"  Flower     http://127.0.0.1:{self.flower_port}",
             "",
             f"Access tokens, valid {DEV_TOKEN_TTL // 3600} h (more: `onevice token`):",

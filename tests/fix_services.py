@@ -23,7 +23,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from onevice.base.settings import Settings
-from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis
+from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from onevice.storage.db import Pool, migrate, open_pool
 
 
@@ -132,3 +132,14 @@ async def isolate(settings: Settings) -> Isolate:
         )
 
     return make
+
+
+def with_redis_down(settings: Settings) -> Settings:
+    """``settings`` with Redis pointing at a port nothing listens on."""
+    return dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+
+
+def with_database_down(settings: Settings) -> Settings:
+    """``settings`` with PostgreSQL pointing at a port nothing listens on."""
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/onevice"
+    return dataclasses.replace(settings, database_url=dead)

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
+from onevice.services import queue
 from onevice.storage.db import Pool
 from web.app import create_app
 
@@ -29,15 +30,7 @@ def environment_of(settings: Settings) -> dict[str, str]:
     """The environment a child process needs to act with ``settings``."""
     return {
         **os.environ,
-        "ONEVICE_DATA_DIR": str(settings.data_dir),
-        "DATABASE_URL": settings.require_database_url(),
-        "REDIS_URL": settings.require_redis_url(),
-        "ONEVICE_QUERY_TIME_LIMIT_SECONDS": str(settings.query_time_limit_seconds),
-        "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": str(settings.visibility_timeout_seconds),
-        "ONEVICE_STREAM_TTL_SECONDS": str(settings.stream_ttl_seconds),
-        "ONEVICE_AGENT_MODULES": ",".join(settings.agent_modules),
-        "ONEVICE_WORKER_CONCURRENCY": str(settings.worker_concurrency),
-        "ONEVICE_LOG_FORMAT": "json",
+        **dataclasses.replace(settings, log_format="json").to_environ(),
         "PYTHONPATH": str(ROOT),
     }
 
@@ -57,24 +50,11 @@ class WorkerProcess:
 
     async def start(self, pool: Pool) -> None:
         """Start the worker and wait until its heartbeat shows it is ready."""
-        argv = [
+        argv = queue.worker_command(
             sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(self.settings.worker_concurrency),
-            "--hostname",
-            f"test-{uuid.uuid4().hex[:6]}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-        ]
+            concurrency=self.settings.worker_concurrency,
+            name=f"test-{uuid.uuid4().hex[:6]}",
+        )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 argv,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from onevice.base.settings import Settings
-from onevice.services.embedded import free_port
 from onevice.storage.db import Pool
+from tests.fix_services import with_database_down, with_redis_down
 from tests.fix_stack import StartWeb, User
 from tests.test_errors import count_queries
 
@@ -15,9 +13,7 @@ async def test_queue_down_gives_503_and_keeps_no_half_query(
     start_web: StartWeb, settings: Settings, user: User, pool: Pool
 ) -> None:
     """If the broker is unreachable the submission is refused and nothing is stored."""
-    broken = dataclasses.replace(
-        settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"
-    )
+    broken = with_redis_down(settings)
     web = await start_web(broken)
     async with web.session.post(
         "/agents/test-stream/query",
@@ -35,9 +31,7 @@ async def test_database_down_gives_503(
     start_web: StartWeb, settings: Settings, user: User
 ) -> None:
     """If PostgreSQL is unreachable, reads answer 503 instead of a stack trace."""
-    broken = dataclasses.replace(
-        settings, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x"
-    )
+    broken = with_database_down(settings)
     web = await start_web(broken)
     async with web.session.get("/queries/query_x", headers=user.headers) as response:
         body = await response.json()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from onevice.base.settings import Settings
-from onevice.services.embedded import free_port
+from tests.fix_services import with_database_down, with_redis_down
 from tests.fix_stack import StartWeb, WebServer
 
 
@@ -26,9 +24,7 @@ async def test_health_is_503_when_redis_is_down(
     start_web: StartWeb, settings: Settings
 ) -> None:
     """With Redis unreachable, health answers 503 and names the broken parts."""
-    broken = dataclasses.replace(
-        settings, redis_url=f"redis://127.0.0.1:{free_port()}/0"
-    )
+    broken = with_redis_down(settings)
     web = await start_web(broken)
     async with web.session.get("/health") as response:
         body = await response.json()
@@ -43,9 +39,7 @@ async def test_health_is_503_when_the_database_is_down(
     start_web: StartWeb, settings: Settings
 ) -> None:
     """With PostgreSQL unreachable, health answers 503 with the database unhealthy."""
-    broken = dataclasses.replace(
-        settings, database_url=f"postgresql://postgres@127.0.0.1:{free_port()}/x"
-    )
+    broken = with_database_down(settings)
     web = await start_web(broken)
     async with web.session.get("/health") as response:
         body = await response.json()

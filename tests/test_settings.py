@@ -40,3 +40,18 @@ def test_agent_modules_are_split_on_commas() -> None:
     """ONEVICE_AGENT_MODULES lists modules separated by commas."""
     settings = Settings.from_env({"ONEVICE_AGENT_MODULES": "a.b, c ,"})
     assert settings.agent_modules == ("a.b", "c")
+
+
+def test_to_environ_reads_back_into_the_same_settings() -> None:
+    """Settings written to an environment and read again are equal."""
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://db/x",
+            "REDIS_URL": "redis://r/1",
+            "PORT": "9000",
+            "ONEVICE_AGENT_MODULES": "tests.agents",
+            "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "12.5",
+            "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "20",
+        }
+    )
+    assert Settings.from_env(settings.to_environ()) == settings

@@ -98,6 +98,41 @@ class Settings:
             raise SettingsError("REDIS_URL is not set")
         return self.redis_url
 
+    def to_environ(self) -> dict[str, str]:
+        """The environment that ``from_env`` reads back into these settings.
+
+        For starting child processes (the dev stack, tests, benchmarks) that
+        must act with exactly these settings.
+        """
+        optional = {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "NEO4J_URI": self.neo4j_uri,
+            "ONEVICE_SIGNING_KEY_FILE": self.signing_key_file,
+        }
+        return {name: str(value) for name, value in optional.items() if value} | {
+            "ONEVICE_ENV": self.env,
+            "ONEVICE_DATA_DIR": str(self.data_dir),
+            "NEO4J_USER": self.neo4j_user,
+            "NEO4J_PASSWORD": self.neo4j_password,
+            "HOST": self.host,
+            "PORT": str(self.port),
+            "ONEVICE_JWT_ISSUER": self.jwt_issuer,
+            "ONEVICE_JWT_AUDIENCE": self.jwt_audience,
+            "ONEVICE_QUERY_WAIT_SECONDS": str(self.query_wait_seconds),
+            "ONEVICE_QUERY_TIME_LIMIT_SECONDS": str(self.query_time_limit_seconds),
+            "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility_timeout_seconds),
+            "ONEVICE_STREAM_TTL_SECONDS": str(self.stream_ttl_seconds),
+            "ONEVICE_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "ONEVICE_MAX_WS_FRAME_BYTES": str(self.max_ws_frame_bytes),
+            "ONEVICE_WS_SEND_QUEUE": str(self.ws_send_queue),
+            "ONEVICE_MAX_CONCURRENT_QUERIES": str(self.max_concurrent_queries),
+            "ONEVICE_AGENT_MODULES": ",".join(self.agent_modules),
+            "ONEVICE_WORKER_CONCURRENCY": str(self.worker_concurrency),
+            "ONEVICE_LOG_FORMAT": self.log_format,
+            "ONEVICE_LOG_LEVEL": self.log_level,
+        }
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (the process environment by default)."""

@@ -63,6 +63,33 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def worker_command(python: str, *, concurrency: int, name: str) -> list[str]:
+    """The worker tier's command line, as in the Procfile, run by ``python``.
+
+    The threads pool gives one process many query slots; gossip and mingle
+    are off because nothing here relies on workers knowing each other.
+    """
+    return [
+        python,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        f"{name}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel",
+        "INFO",
+        "-E",
+    ]
+
+
 async def enqueue(app: Celery, query_id: str, agent: str) -> None:
     """Send the query to the worker tier; DependencyUnavailable if the broker is down.
 
