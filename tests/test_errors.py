@@ -146,3 +146,29 @@ async def test_wrong_method_is_405(web: WebServer, user: User) -> None:
     async with web.session.delete("/queries/query_x", headers=user.headers) as r:
         body = await r.json()
     assert (r.status, body["error"]["code"]) == (405, "METHOD_NOT_ALLOWED")
+
+
+async def test_token_in_the_query_string_is_not_accepted_for_rest(
+    web: WebServer, user: User
+) -> None:
+    """Only the socket and event-stream endpoints take ?token=; REST needs a header."""
+    async with web.session.get(
+        "/queries/query_x", params={"token": user.token}
+    ) as response:
+        body = await response.json()
+    assert (response.status, body["error"]["code"]) == (401, "UNAUTHORIZED")
+
+
+async def test_oversized_idempotency_key_is_refused(
+    web: WebServer, user: User, pool: Pool
+) -> None:
+    """An Idempotency-Key over 200 characters is a validation error, nothing stored."""
+    async with web.session.post(
+        "/agents/test-stream/query",
+        json={"query": "q"},
+        headers={**user.headers, "Idempotency-Key": "k" * 201},
+    ) as response:
+        body = await response.json()
+    assert response.status == 400
+    assert body["error"]["details"]["invalid_fields"][0]["field"] == "Idempotency-Key"
+    assert await count_queries(pool, user) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,26 @@ async def test_text_after_the_marker_is_one_whole_answer(rescue: Rescue) -> None
 async def test_the_rerun_is_recorded_as_a_second_attempt(rescue: Rescue) -> None:
     """The query row ends completed with attempts == 2."""
     assert rescue.row == {"status": "completed", "attempts": 2}
+
+
+async def test_a_stopping_worker_finishes_its_query(
+    isolate: Isolate, start_web: StartWeb, issuer: TokenIssuer, session_dir: Path
+) -> None:
+    """SIGTERM mid-query is a warm shutdown: the answer completes, no restart."""
+    settings = await isolate()
+    worker = WorkerProcess(settings, session_dir / "worker-stopped.log")
+    web = await start_web(settings)
+    sub = f"user_{uuid.uuid4().hex[:8]}"
+    user = User(sub, "Director", issuer.mint(role="Director", sub=sub))
+    async with open_pool(settings.require_database_url()) as pool:
+        await worker.start(pool)
+    ws = await connect(web, user)
+    await ask(ws, chunks=CHUNKS, delay_ms=50)
+    seen = await read_through_chunk(ws, 3)
+    assert worker.process is not None
+    worker.process.send_signal(signal.SIGTERM)
+    seen += await receive_until(ws, "agent_response_complete", "error", timeout=60)
+    await ws.close()
+    await asyncio.to_thread(worker.stop)
+    assert seen[-1]["type"] == "agent_response_complete"
+    assert not [m for m in seen if m["data"].get("status") == "restarted"]
