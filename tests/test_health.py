@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from onevice.base.settings import Settings
+from onevice.services.embedded import free_port
 from tests.fix_services import with_database_down, with_redis_down
 from tests.fix_stack import StartWeb, WebServer
 
@@ -46,3 +49,16 @@ async def test_health_is_503_when_the_database_is_down(
     await web.close()
     assert response.status == 503
     assert body["services"]["database"] == "unhealthy"
+
+
+async def test_health_checks_neo4j_when_it_is_the_graph(
+    start_web: StartWeb, settings: Settings
+) -> None:
+    """With NEO4J_URI set and Neo4j unreachable, the neo4j part is unhealthy."""
+    dead = dataclasses.replace(settings, neo4j_uri=f"bolt://127.0.0.1:{free_port()}")
+    web = await start_web(dead)
+    async with web.session.get("/health") as response:
+        body = await response.json()
+    await web.close()
+    assert response.status == 503
+    assert body["services"]["neo4j"] == "unhealthy"

@@ -88,6 +88,7 @@ def create_app(
     app[SOCKETS] = SocketHub()
     app[STARTED_AT] = time.monotonic()
     app.cleanup_ctx.append(_connections)
+    app.cleanup_ctx.append(health.neo4j_driver)
     app.on_shutdown.append(_say_goodbye)
     app.add_routes(routes_queries.routes)
     app.add_routes(health.routes)

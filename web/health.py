@@ -6,17 +6,19 @@ import asyncio
 import datetime as dt
 import os
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, Final
 
 import psutil
 from aiohttp import web
+from neo4j import AsyncDriver, AsyncGraphDatabase
 
 import onevice
 from onevice.storage.workers import WorkerStore
 from web.keys import POOL, REDIS, SETTINGS, SOCKETS, STARTED_AT
 
 routes = web.RouteTableDef()
+NEO4J = web.AppKey("neo4j", AsyncDriver)
 
 _CHECK_TIMEOUT: Final = 2.0
 #: The knowledge graph's name inside FalkorDB.
@@ -43,15 +45,24 @@ async def _redis(app: web.Application) -> bool:
     return bool(await app[REDIS].ping())
 
 
-async def _graph(app: web.Application) -> bool:
+async def neo4j_driver(app: web.Application) -> AsyncIterator[None]:
+    """Own one Neo4j driver for the process when Neo4j is the graph."""
     settings = app[SETTINGS]
-    if settings.neo4j_uri:
-        from neo4j import AsyncGraphDatabase
+    if not settings.neo4j_uri:
+        yield
+        return
+    driver = AsyncGraphDatabase.driver(
+        settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)
+    )
+    app[NEO4J] = driver
+    yield
+    await driver.close()
 
-        async with AsyncGraphDatabase.driver(
-            settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)
-        ) as driver:
-            await driver.verify_connectivity()
+
+async def _graph(app: web.Application) -> bool:
+    driver = app.get(NEO4J)
+    if driver is not None:
+        await driver.verify_connectivity()
         return True
     # FalkorDB answers Cypher inside the same redis-server.
     reply = await app[REDIS].execute_command(  # type: ignore[no-untyped-call]
