@@ -8,12 +8,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import orjson
-import psycopg
 import structlog
 from aiohttp import web
-from psycopg_pool import PoolTimeout
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from onevice.base.errors import (
     DependencyUnavailable,
@@ -22,6 +18,7 @@ from onevice.base.errors import (
     OneViceError,
     PayloadTooLarge,
 )
+from onevice.services.transient import TRANSIENT_ERRORS
 from web.keys import SETTINGS
 from web.messages import error_body
 
@@ -29,13 +26,6 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REQUEST_ID = web.RequestKey("request_id", str)
-
-DEPENDENCY_ERRORS = (
-    psycopg.OperationalError,
-    PoolTimeout,
-    RedisConnectionError,
-    RedisTimeoutError,
-)
 
 
 def new_request_id() -> str:
@@ -101,7 +91,7 @@ async def error_boundary(request: web.Request, handler: Handler) -> web.StreamRe
         translated = _translate_http(request, exc)
         status = translated.status
         response = error_response(translated, request_id)
-    except DEPENDENCY_ERRORS as exc:
+    except TRANSIENT_ERRORS as exc:
         log.warning("dependency_unavailable", error=type(exc).__name__, detail=str(exc))
         status = 503
         response = error_response(

@@ -26,6 +26,7 @@ from onevice.base.errors import (
 )
 from onevice.services.access import ROLE_REQUESTS_PER_MINUTE, Viewer
 from onevice.services.bus import EventId
+from onevice.services.transient import TRANSIENT_ERRORS
 from web.auth import viewer_of
 from web.keys import (
     BUS,
@@ -38,7 +39,7 @@ from web.keys import (
     STORE,
 )
 from web.messages import WS_CLIENT_TYPES, now_iso, render_event, ws_error, ws_message
-from web.middlewares import DEPENDENCY_ERRORS, request_id_of
+from web.middlewares import request_id_of
 from web.relay import FeedOverflow, QueryFeed
 
 log = structlog.get_logger(__name__)
@@ -203,7 +204,7 @@ class Socket:
             await self.dispatch(message, message_id)
         except OneViceError as exc:
             self.send_error(exc, message_id=message_id)
-        except DEPENDENCY_ERRORS as exc:
+        except TRANSIENT_ERRORS as exc:
             log.warning("socket_dependency_down", error=type(exc).__name__)
             self.send_error(
                 DependencyUnavailable("A backing service is unavailable; try again"),

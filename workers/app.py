@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
 import structlog
 from celery import Task
 from celery.signals import (
@@ -17,11 +16,10 @@ from celery.signals import (
     worker_ready,
     worker_shutdown,
 )
-from psycopg_pool import PoolTimeout
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from onevice.base.settings import Settings
 from onevice.services import logs, queue
+from onevice.services.transient import TRANSIENT_ERRORS
 from workers.runtime import WorkerRuntime
 
 settings = Settings.from_env()
@@ -31,15 +29,13 @@ log = structlog.get_logger(__name__)
 app = queue.make_celery(settings)
 runtime = WorkerRuntime(settings, app)
 
-_RETRY_ON = (psycopg.OperationalError, PoolTimeout, RedisConnectionError)
-
 
 @app.task(name=queue.RUN_QUERY, bind=True, max_retries=5)
 def run_query(self: Task[Any, Any], query_id: str, agent: str = "") -> str:
     """Run one delivery of a query; retry later if a store is unreachable."""
     try:
         return str(runtime.run(runtime_runner().run(query_id)))
-    except _RETRY_ON as exc:
+    except TRANSIENT_ERRORS as exc:
         log.warning("query_deferred", query_id=query_id, error=type(exc).__name__)
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
 

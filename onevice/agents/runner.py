@@ -39,6 +39,7 @@ from onevice.services.bus import (
     StaleAttempt,
     now_iso,
 )
+from onevice.services.transient import TRANSIENT_ERRORS
 from onevice.storage.queries import QueryRecord, QueryStore
 
 log = structlog.get_logger(__name__)
@@ -227,6 +228,10 @@ class QueryRunner:
         except OneViceError as exc:
             error = {"code": exc.code, "message": exc.message, "details": exc.details}
             return await self._finish_failed(run, started, error)
+        except TRANSIENT_ERRORS:
+            # A store was unreachable: not the agent's failure. The task is
+            # retried and the next attempt restarts the answer.
+            raise
         except Exception as exc:
             log.exception("query_crashed", error=type(exc).__name__)
             error = {
