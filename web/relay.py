@@ -22,6 +22,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from onevice.base.errors import DependencyUnavailable
 from onevice.services.bus import (
     ChunkBus,
     EventId,
@@ -131,7 +132,14 @@ class Relay:
             self._confirmed[channel] = confirmed
             await self._pubsub.subscribe(channel)
             self._wake.set()
-        await asyncio.wait_for(asyncio.shield(confirmed), _SUBSCRIBE_TIMEOUT)
+        try:
+            await asyncio.wait_for(asyncio.shield(confirmed), _SUBSCRIBE_TIMEOUT)
+        except TimeoutError:
+            await self.remove(query_id, feed)
+            raise DependencyUnavailable(
+                "Live updates are unavailable; try again",
+                details={"dependency": "redis"},
+            ) from None
 
     async def remove(self, query_id: str, feed: QueryFeed) -> None:
         channel = channel_name(query_id)
