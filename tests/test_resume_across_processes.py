@@ -58,3 +58,17 @@ async def test_readers_of_a_query_share_one_subscription(
     for ws in sockets:
         await ws.close()
     assert counts[0][1] == 1
+
+
+async def test_a_lost_subscription_loses_no_chunk(
+    web: WebServer, user: User, redis_client: aioredis.Redis
+) -> None:
+    """If Redis drops the web process's subscription mid-stream, nothing is missed."""
+    ws = await connect(web, user)
+    await ask(ws, chunks=300, delay_ms=1)
+    seen = await read_through_chunk(ws, 5)
+    killed = await redis_client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    seen += await receive_until(ws, "agent_response_complete")
+    await ws.close()
+    assert killed >= 1
+    assert chunk_indexes(seen) == list(range(1, 301))
