@@ -67,7 +67,7 @@ async def test_a_lost_subscription_loses_no_chunk(
     ws = await connect(web, user)
     await ask(ws, chunks=300, delay_ms=1)
     seen = await read_through_chunk(ws, 5)
-    killed = await redis_client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    killed = await redis_client.client_kill_filter(_type="pubsub")
     seen += await receive_until(ws, "agent_response_complete")
     await ws.close()
     assert killed >= 1
