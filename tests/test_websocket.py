@@ -350,3 +350,14 @@ async def test_a_client_that_stops_reading_is_told_and_dropped(
     await web.close()
     assert b"CLIENT_TOO_SLOW" in received
     assert b"\x88\x06\x03\xf5slow" in received  # close frame: code 1013, "slow"
+
+
+async def test_user_id_that_contradicts_the_token_is_refused(
+    web: WebServer, user: User
+) -> None:
+    """?user_id= must name the token's own user; another id is refused with 401."""
+    async with web.session.get(
+        "/ws", params={"token": user.token, "user_id": "user_someone_else"}
+    ) as response:
+        body = await response.json()
+    assert (response.status, body["error"]["code"]) == (401, "UNAUTHORIZED")

@@ -18,6 +18,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from onevice.agents.registry import AgentRegistry
 from onevice.base.errors import (
+    AuthenticationError,
     DependencyUnavailable,
     OneViceError,
     PayloadTooLarge,
@@ -397,6 +398,11 @@ def _message_id(message: dict[str, Any]) -> str | None:
 async def websocket(request: web.Request) -> web.StreamResponse:
     """``/ws?token=…``: authenticate, upgrade, then speak spec §3."""
     viewer = viewer_of(request, allow_query=True)
+    claimed = request.query.get("user_id")
+    if claimed is not None and claimed != viewer.sub:
+        # Spec §3.1 clients send ?user_id= too; the token decides who this is,
+        # and a socket that claims to be someone else is refused.
+        raise AuthenticationError("user_id does not match the access token")
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(
         max_msg_size=settings.max_ws_frame_bytes * _HARD_FRAME_FACTOR,
