@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from onevice.agents.registry import load_registry
 from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
 from onevice.services import queue
@@ -221,14 +222,26 @@ class DevStack:
                 ttl=DEV_TOKEN_TTL,
             )
             lines += [f"  {role}:", f"    {token}"]
-        lines += [
-            "",
-            "Try:",
-            f"  curl -H 'Authorization: Bearer <token>' {self.base_url}/health",
-            "Press Ctrl-C to stop everything.",
+        lines += ["", *self._agent_lines(), "Press Ctrl-C to stop everything.", ""]
+        print("\n".join(lines), flush=True)
+
+    def _agent_lines(self) -> list[str]:
+        """Which agents answer, and how to try a query."""
+        available = load_registry(self.settings).available()
+        if not available:
+            return [
+                "No agent answers yet: the four product agents reply 503",
+                "AGENT_UNAVAILABLE until they are built. To try the pipeline with",
+                "the test agents: ONEVICE_AGENT_MODULES=tests.agents make dev",
+                "",
+            ]
+        slug = available[0].replace("_", "-")
+        return [
+            f"Agents: {', '.join(available)}. Try:",
+            f"  curl -X POST {self.base_url}/agents/{slug}/query \\",
+            "    -H 'Authorization: Bearer <token>' -d '{\"query\": \"hello\"}'",
             "",
         ]
-        print("\n".join(lines), flush=True)
 
     def _check_children(self) -> None:
         for name, child in self.children.items():
