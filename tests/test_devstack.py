@@ -113,6 +113,22 @@ async def test_the_stack_is_healthy(dev: DevStack) -> None:
     assert (response.status, body["status"]) == (200, "healthy")
 
 
+async def test_flower_answers_at_the_printed_address(dev: DevStack) -> None:
+    """The banner's Flower address serves Flower's dashboard."""
+    flower = re.search(r"Flower\s+(http://\S+)", dev.banner)
+    assert flower is not None
+    async with asyncio.timeout(30), aiohttp.ClientSession() as session:
+        while True:  # Flower may still be starting when the web tier is up
+            try:
+                async with session.get(f"{flower.group(1)}/workers") as response:
+                    if response.status == 200:
+                        assert "Flower" in await response.text()
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.2)
+
+
 async def test_a_printed_token_is_accepted(dev: DevStack) -> None:
     """A token from the banner authenticates (a missing query is 404, not 401)."""
     headers = {"Authorization": f"Bearer {dev.token('Director')}"}
