@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+
+import pytest
 
 from onevice.base.settings import Settings
 from onevice.services.embedded import free_port
@@ -23,42 +26,28 @@ async def test_health_is_healthy_with_everything_up(web: WebServer) -> None:
     assert body["metrics"]["uptime_seconds"] >= 0
 
 
-async def test_health_is_503_when_redis_is_down(
-    start_web: StartWeb, settings: Settings
+def with_neo4j_down(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, neo4j_uri=f"bolt://127.0.0.1:{free_port()}")
+
+
+@pytest.mark.parametrize(
+    ("break_it", "service"),
+    [
+        (with_redis_down, "redis"),
+        (with_database_down, "database"),
+        (with_neo4j_down, "neo4j"),
+    ],
+)
+async def test_health_is_503_naming_the_service_that_is_down(
+    start_web: StartWeb,
+    settings: Settings,
+    break_it: Callable[[Settings], Settings],
+    service: str,
 ) -> None:
-    """With Redis unreachable, health answers 503 and names the broken parts."""
-    broken = with_redis_down(settings)
-    web = await start_web(broken)
+    """With one dependency unreachable, health answers 503 and marks that part."""
+    web = await start_web(break_it(settings))
     async with web.session.get("/health") as response:
         body = await response.json()
     await web.close()
-    assert response.status == 503
-    assert body["status"] == "unhealthy"
-    assert body["services"]["redis"] == "unhealthy"
-    assert body["services"]["database"] == "healthy"
-
-
-async def test_health_is_503_when_the_database_is_down(
-    start_web: StartWeb, settings: Settings
-) -> None:
-    """With PostgreSQL unreachable, health answers 503 with the database unhealthy."""
-    broken = with_database_down(settings)
-    web = await start_web(broken)
-    async with web.session.get("/health") as response:
-        body = await response.json()
-    await web.close()
-    assert response.status == 503
-    assert body["services"]["database"] == "unhealthy"
-
-
-async def test_health_checks_neo4j_when_it_is_the_graph(
-    start_web: StartWeb, settings: Settings
-) -> None:
-    """With NEO4J_URI set and Neo4j unreachable, the neo4j part is unhealthy."""
-    dead = dataclasses.replace(settings, neo4j_uri=f"bolt://127.0.0.1:{free_port()}")
-    web = await start_web(dead)
-    async with web.session.get("/health") as response:
-        body = await response.json()
-    await web.close()
-    assert response.status == 503
-    assert body["services"]["neo4j"] == "unhealthy"
+    assert (response.status, body["status"]) == (503, "unhealthy")
+    assert body["services"][service] == "unhealthy"
