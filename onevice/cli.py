@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         "--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)"
     )
 
+    keys = commands.add_parser(
+        "keys",
+        help="list, rotate or prune the local issuer's signing keys",
+        description="Rotation adds a signing key; tokens signed by older keys stay "
+        "valid until they expire. Pruning drops keys no live token can use.",
+    )
+    keys.add_argument("action", choices=("list", "rotate", "prune"))
+
     commands.add_parser(
         "migrate",
         help="apply pending schema migrations to DATABASE_URL",
@@ -67,6 +75,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         issuer = TokenIssuer.from_settings(settings)
         print(issuer.mint(role=args.role, sub=args.sub, org_id=args.org, ttl=args.ttl))
         return 0
+    if args.command == "keys":
+        return _keys(args.action, settings)
     if args.command == "migrate":
         from onevice.storage.db import migrate
 
@@ -85,6 +95,26 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except DevStackError as exc:
         print(f"onevice dev: {exc}", file=sys.stderr)
         return 1
+
+
+def _keys(action: str, settings: Settings) -> int:
+    import time
+
+    from onevice.identity.keys import KeyringFile
+
+    keyring_file = KeyringFile.for_settings(settings)
+    keyring = keyring_file.current()
+    now = int(time.time())
+    if action == "rotate":
+        keyring = keyring.rotated(now)
+        keyring_file.save(keyring)
+    elif action == "prune":
+        keyring = keyring.pruned(now, settings.max_token_ttl_seconds)
+        keyring_file.save(keyring)
+    for stored in keyring.keys:
+        role = "signing" if stored.key is keyring.active else "verifying"
+        print(f"{stored.kid}  {role}  created {time.ctime(stored.created_at)}")
+    return 0
 
 
 if __name__ == "__main__":

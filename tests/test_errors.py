@@ -35,28 +35,6 @@ async def test_missing_token_is_401(web: WebServer) -> None:
     assert_error_shape(body, "UNAUTHORIZED")
 
 
-async def test_expired_token_is_401(web: WebServer, issuer: Any) -> None:
-    """A token past its expiry (beyond the leeway) is refused."""
-    import time
-
-    from joserfc import jwt
-
-    claims = {
-        "sub": "user_old",
-        "iss": issuer.issuer,
-        "aud": issuer.audience,
-        "iat": int(time.time()) - 7200,
-        "exp": int(time.time()) - 3600,
-        "role": "Leadership",
-    }
-    token = jwt.encode({"alg": "RS256", "kid": issuer.key.kid}, claims, issuer.key)
-    async with web.session.get(
-        "/queries/query_x", headers={"Authorization": f"Bearer {token}"}
-    ) as r:
-        body = await r.json()
-    assert (r.status, body["error"]["code"]) == (401, "UNAUTHORIZED")
-
-
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

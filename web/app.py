@@ -18,7 +18,7 @@ from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import FixedWindowLimiter
 from onevice.storage.db import open_pool
 from onevice.storage.queries import QueryStore
-from web import health, routes_queries
+from web import health, routes_identity, routes_queries
 from web.keys import (
     BUS,
     LIMITER,
@@ -92,5 +92,6 @@ def create_app(
     app.on_shutdown.append(_say_goodbye)
     app.add_routes(routes_queries.routes)
     app.add_routes(health.routes)
+    app.add_routes(routes_identity.routes)
     app.router.add_get("/ws", websocket)
     return app

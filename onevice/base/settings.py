@@ -26,7 +26,8 @@ ENVIRONMENT: dict[str, str] = {
     "PORT": "port the web tier binds (default 8080)",
     "ONEVICE_JWT_ISSUER": "the `iss` of tokens OneVice signs",
     "ONEVICE_JWT_AUDIENCE": "the `aud` every accepted token must carry",
-    "ONEVICE_SIGNING_KEY_FILE": "private JWK of the local issuer",
+    "ONEVICE_SIGNING_KEY_FILE": "keyring (private keys) of the local token issuer",
+    "ONEVICE_MAX_TOKEN_TTL_SECONDS": "longest access token lifetime (86400)",
     "ONEVICE_QUERY_WAIT_SECONDS": "how long a POST without Prefer waits (30)",
     "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "longest a query may run (300)",
     "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "broker redelivery delay, above the limit",
@@ -62,6 +63,7 @@ class Settings:
     jwt_issuer: str = "https://onevice.local/dev-issuer"
     jwt_audience: str = "https://api.onevice.com"
     signing_key_file: Path | None = None
+    max_token_ttl_seconds: int = 86400
     query_wait_seconds: float = 30.0
     query_time_limit_seconds: float = 300.0
     visibility_timeout_seconds: float = 600.0
@@ -85,8 +87,8 @@ class Settings:
 
     @property
     def signing_key_path(self) -> Path:
-        """The private JWK file of the local issuer."""
-        return self.signing_key_file or self.data_dir / "keys" / "signing-key.json"
+        """The keyring file of the local issuer."""
+        return self.signing_key_file or self.data_dir / "keys" / "signing-keys.json"
 
     def require_database_url(self) -> str:
         if not self.database_url:
@@ -119,6 +121,7 @@ class Settings:
             "PORT": str(self.port),
             "ONEVICE_JWT_ISSUER": self.jwt_issuer,
             "ONEVICE_JWT_AUDIENCE": self.jwt_audience,
+            "ONEVICE_MAX_TOKEN_TTL_SECONDS": str(self.max_token_ttl_seconds),
             "ONEVICE_QUERY_WAIT_SECONDS": str(self.query_wait_seconds),
             "ONEVICE_QUERY_TIME_LIMIT_SECONDS": str(self.query_time_limit_seconds),
             "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility_timeout_seconds),
@@ -152,6 +155,9 @@ class Settings:
             jwt_issuer=env.get("ONEVICE_JWT_ISSUER", cls.jwt_issuer),
             jwt_audience=env.get("ONEVICE_JWT_AUDIENCE", cls.jwt_audience),
             signing_key_file=reader.path("ONEVICE_SIGNING_KEY_FILE"),
+            max_token_ttl_seconds=reader.integer(
+                "ONEVICE_MAX_TOKEN_TTL_SECONDS", 86400
+            ),
             query_wait_seconds=reader.number("ONEVICE_QUERY_WAIT_SECONDS", 30.0),
             query_time_limit_seconds=reader.number(
                 "ONEVICE_QUERY_TIME_LIMIT_SECONDS", 300.0

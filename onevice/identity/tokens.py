@@ -1,25 +1,22 @@
 """Access tokens: RS256 JWTs shaped like spec §4.1, signed and verified with joserfc.
 
-The local issuer keeps its private key as a JWK file under the data dir
-(created on first use, readable by the owner only). The web tier verifies with the
-public half; ``/.well-known/jwks.json`` can publish it.
+The local issuer signs with the active key of its keyring (see ``keys``); the
+verifier accepts a token signed by any key of the keyring, so rotation does not
+end the sessions of users holding tokens signed by the previous key.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
-from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-import orjson
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet, RSAKey
 
 from onevice.base.errors import AuthenticationError, ValidationError
-from onevice.base.settings import Settings, SettingsError
+from onevice.base.settings import Settings
+from onevice.identity.keys import KeyringFile
 from onevice.services.access import (
     ROLE_PERMISSIONS,
     ROLE_SENSITIVITY_LEVEL,
@@ -27,57 +24,30 @@ from onevice.services.access import (
     Viewer,
 )
 
-KEY_ID = "onevice_key_1"
-DEFAULT_ORG = "org_onevice_dev"
-DEFAULT_TTL_SECONDS = 3600
-_LEEWAY_SECONDS = 30
-
-
-def signing_key(settings: Settings) -> RSAKey:
-    """The issuer's private key: created on first use in development only.
-
-    In production every web instance must sign and verify with the same key, so
-    a missing key file is an error there, never a reason to make a new one.
-    """
-    path = settings.signing_key_path
-    if settings.env == "production" and not path.exists():
-        raise SettingsError(
-            f"signing key {path} is missing; set ONEVICE_SIGNING_KEY_FILE to the "
-            "private JWK shared by all web instances"
-        )
-    return load_or_create_signing_key(path)
-
-
-def load_or_create_signing_key(path: Path) -> RSAKey:
-    """Read the issuer's private JWK, creating it (mode 0600) if it is missing."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = RSAKey.generate_key(2048, parameters={"kid": KEY_ID, "use": "sig"})
-        data = orjson.dumps(key.as_dict(private=True))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first; use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-    return RSAKey.import_key(orjson.loads(path.read_bytes()))
+DEFAULT_ORG: Final = "org_onevice_dev"
+DEFAULT_TTL_SECONDS: Final = 3600
+ALGORITHMS: Final = ["RS256"]
+_LEEWAY_SECONDS: Final = 30
 
 
 class TokenIssuer:
-    """Mints access tokens for the local issuer."""
+    """Mints access tokens with the active key of the local keyring."""
 
-    def __init__(self, key: RSAKey, *, issuer: str, audience: str):
-        self.key = key
+    def __init__(
+        self, keyring: KeyringFile, *, issuer: str, audience: str, max_ttl: int
+    ):
+        self.keyring = keyring
         self.issuer = issuer
         self.audience = audience
+        self.max_ttl = max_ttl
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenIssuer:
         return cls(
-            signing_key(settings),
+            KeyringFile.for_settings(settings),
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
+            max_ttl=settings.max_token_ttl_seconds,
         )
 
     def mint(
@@ -93,8 +63,10 @@ class TokenIssuer:
             raise ValidationError.field(
                 "role", "Unknown role", provided=role, valid_options=ROLES
             )
-        if ttl <= 0:
-            raise ValidationError.field("ttl", "Must be positive", provided=ttl)
+        if not 0 < ttl <= self.max_ttl:
+            raise ValidationError.field(
+                "ttl", f"Must be from 1 to {self.max_ttl} seconds", provided=ttl
+            )
         now = int(time.time())
         claims: dict[str, Any] = {
             "sub": sub or f"user_{uuid.uuid4().hex[:12]}",
@@ -107,15 +79,16 @@ class TokenIssuer:
             "data_sensitivity_level": ROLE_SENSITIVITY_LEVEL[role],
             "org_id": org_id,
         }
-        header = {"alg": "RS256", "typ": "JWT", "kid": self.key.kid}
-        return jwt.encode(header, claims, self.key)
+        key = self.keyring.current().active
+        header = {"alg": "RS256", "typ": "JWT", "kid": key.kid}
+        return jwt.encode(header, claims, key, algorithms=ALGORITHMS)
 
 
 class TokenVerifier:
     """Verifies access tokens and turns their claims into a :class:`Viewer`."""
 
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str):
-        self.keys = keys
+    def __init__(self, keyring: KeyringFile, *, issuer: str, audience: str):
+        self.keyring = keyring
         self.claims = jwt.JWTClaimsRegistry(
             leeway=_LEEWAY_SECONDS,
             iss={"essential": True, "value": issuer},
@@ -127,34 +100,46 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
-        key = signing_key(settings)
-        public = RSAKey.import_key(key.as_dict(private=False))
         return cls(
-            KeySet([public]), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            KeyringFile.for_settings(settings),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
 
     def verify(self, token: str) -> Viewer:
         """Return the viewer a valid token names; raise AuthenticationError if not."""
+        keys = self.keyring.current().verification_keys()
         try:
-            decoded = jwt.decode(token, self.keys, algorithms=["RS256"])
+            kid = jws.extract_compact(token.encode()).protected.get("kid")
+            if not kid:
+                raise ValueError("the token names no key (kid)")
+            decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
             self.claims.validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise AuthenticationError(
                 "Invalid or expired access token",
                 details={"reason": type(exc).__name__},
             ) from exc
-        claims = decoded.claims
-        role = claims.get("role")
-        if role not in ROLES:
-            raise AuthenticationError("Access token names an unknown role")
-        return Viewer(
-            sub=str(claims["sub"]),
-            role=str(role),
-            org_id=str(claims.get("org_id") or DEFAULT_ORG),
-            permissions=tuple(
-                str(p) for p in claims.get("permissions") or ROLE_PERMISSIONS[role]
-            ),
-            data_sensitivity_level=int(
-                claims.get("data_sensitivity_level") or ROLE_SENSITIVITY_LEVEL[role]
-            ),
-        )
+        return viewer_of_claims(decoded.claims)
+
+
+def viewer_of_claims(claims: dict[str, Any]) -> Viewer:
+    """The viewer named by verified claims; AuthenticationError if they do not fit."""
+    role = claims.get("role")
+    if role not in ROLES:
+        raise AuthenticationError("Access token names an unknown role")
+    permissions = claims.get("permissions", list(ROLE_PERMISSIONS[role]))
+    level = claims.get("data_sensitivity_level", ROLE_SENSITIVITY_LEVEL[role])
+    if (
+        not isinstance(permissions, list)
+        or isinstance(level, bool)
+        or not isinstance(level, int)
+    ):
+        raise AuthenticationError("Access token claims have the wrong types")
+    return Viewer(
+        sub=str(claims["sub"]),
+        role=str(role),
+        org_id=str(claims.get("org_id") or DEFAULT_ORG),
+        permissions=tuple(str(p) for p in permissions),
+        data_sensitivity_level=level,
+    )
