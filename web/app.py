@@ -15,19 +15,22 @@ from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenVerifier
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
-from onevice.services.ratelimit import FixedWindowLimiter
+from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import open_pool
 from onevice.storage.queries import QueryStore
 from web import health, routes_identity, routes_queries
+from web.auth import authenticate, rate_limit
 from web.keys import (
     BUS,
     LIMITER,
+    LIMITS,
     POOL,
     QUERIES,
     REDIS,
     REGISTRY,
     RELAY,
     SETTINGS,
+    SOCKET_SLOTS,
     SOCKETS,
     STARTED_AT,
     STORE,
@@ -58,7 +61,8 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[RELAY] = relay
     app[STORE] = store
     app[BUS] = bus
-    app[LIMITER] = FixedWindowLimiter(client)
+    app[LIMITER] = RateLimiter(client)
+    app[SOCKET_SLOTS] = SocketSlots(client)
     app[QUERIES] = QueryService(
         store=store, bus=bus, registry=app[REGISTRY], celery=celery, settings=settings
     )
@@ -80,12 +84,14 @@ def create_app(
 ) -> web.Application:
     """The web tier for ``settings``; agents from ``registry`` or the settings."""
     app = web.Application(
-        middlewares=[error_boundary], client_max_size=settings.max_body_bytes
+        middlewares=[error_boundary, authenticate, rate_limit],
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry or load_registry(settings)
     app[VERIFIER] = TokenVerifier.from_settings(settings)
     app[SOCKETS] = SocketHub()
+    app[LIMITS] = Limits(dict(settings.org_plans), settings.default_plan)
     app[STARTED_AT] = time.monotonic()
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(health.neo4j_driver)

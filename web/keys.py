@@ -12,7 +12,7 @@ from onevice.agents.submission import QueryService
 from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenVerifier
 from onevice.services.bus import ChunkBus
-from onevice.services.ratelimit import FixedWindowLimiter
+from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import Pool
 from onevice.storage.queries import QueryStore
 
@@ -28,7 +28,9 @@ STORE = web.AppKey("store", QueryStore)
 REGISTRY = web.AppKey("registry", AgentRegistry)
 QUERIES = web.AppKey("queries", QueryService)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
-LIMITER = web.AppKey("limiter", FixedWindowLimiter)
+LIMITER = web.AppKey("limiter", RateLimiter)
+LIMITS = web.AppKey("limits", Limits)
+SOCKET_SLOTS = web.AppKey("socket_slots", SocketSlots)
 RELAY: web.AppKey[Relay] = web.AppKey("relay")
 SOCKETS: web.AppKey[SocketHub] = web.AppKey("sockets")
 STARTED_AT = web.AppKey("started_at", float)

@@ -42,9 +42,7 @@ def error_response(exc: OneViceError, request_id: str) -> web.Response:
         status=exc.status,
         dumps=_dumps,
     )
-    retry_after = exc.details.get("retry_after")
-    if retry_after is not None:
-        response.headers["Retry-After"] = str(retry_after)
+    response.headers.update(exc.headers)
     return response
 
 

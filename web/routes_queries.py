@@ -188,7 +188,7 @@ def resume_position(request: web.Request) -> EventId | None:
 @routes.get("/queries/{query_id}/events")
 async def query_events(request: web.Request) -> web.StreamResponse:
     """The query's events as Server-Sent Events; ``Last-Event-ID`` resumes."""
-    viewer = viewer_of(request, allow_query=True)
+    viewer = viewer_of(request)
     record = await request.app[STORE].get(viewer, request.match_info["query_id"])
     after = resume_position(request)
     request_id = request_id_of(request)

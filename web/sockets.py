@@ -25,17 +25,20 @@ from onevice.base.errors import (
     RateLimited,
     ValidationError,
 )
-from onevice.services.access import ROLE_REQUESTS_PER_MINUTE, Viewer
+from onevice.services.access import Viewer
 from onevice.services.bus import EventId
+from onevice.services.ratelimit import ROLE_LIMITS, SocketSlots
 from onevice.services.transient import TRANSIENT_ERRORS
 from web.auth import viewer_of
 from web.keys import (
     BUS,
     LIMITER,
+    LIMITS,
     QUERIES,
     REGISTRY,
     RELAY,
     SETTINGS,
+    SOCKET_SLOTS,
     SOCKETS,
     STORE,
 )
@@ -214,17 +217,13 @@ class Socket:
 
     async def count_message(self) -> None:
         """Apply the role's messages-per-minute limit, shared by all processes."""
-        limit = ROLE_REQUESTS_PER_MINUTE[self.viewer.role]
-        decision = await self.app[LIMITER].hit(f"ws:{self.viewer.sub}", limit)
+        buckets = self.app[LIMITS].for_ws_message(self.viewer)
+        decision = await self.app[LIMITER].check(buckets)
         if not decision.allowed:
             raise RateLimited(
                 f"Too many messages. Please wait {decision.retry_after} seconds.",
                 retry_after=decision.retry_after,
-                details={
-                    "current_rate": decision.count,
-                    "limit": limit,
-                    "window": "1 minute",
-                },
+                details={"limit": decision.limit, "window": "1 minute"},
             )
 
     async def dispatch(self, message: dict[str, Any], message_id: str | None) -> None:
@@ -350,7 +349,8 @@ class Socket:
                 "supported_agents": self.app[REGISTRY].names(),
                 "available_agents": self.app[REGISTRY].available(),
                 "rate_limits": {
-                    "messages_per_minute": ROLE_REQUESTS_PER_MINUTE[self.viewer.role],
+                    "messages_per_minute": self.app[LIMITS].per_minute(self.viewer),
+                    "concurrent_websocket": socket_limit(self.viewer),
                     "concurrent_queries": settings.max_concurrent_queries,
                 },
                 "limits": {"max_frame_bytes": settings.max_ws_frame_bytes},
@@ -397,12 +397,35 @@ def _message_id(message: dict[str, Any]) -> str | None:
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     """``/ws?token=…``: authenticate, upgrade, then speak spec §3."""
-    viewer = viewer_of(request, allow_query=True)
+    viewer = viewer_of(request)
     claimed = request.query.get("user_id")
     if claimed is not None and claimed != viewer.sub:
         # Spec §3.1 clients send ?user_id= too; the token decides who this is,
         # and a socket that claims to be someone else is refused.
         raise AuthenticationError("user_id does not match the access token")
+    slots = request.app[SOCKET_SLOTS]
+    slot = f"sock_{uuid.uuid4().hex}"
+    limit = socket_limit(viewer)
+    if not await slots.take(viewer, slot, limit):
+        raise RateLimited(
+            f"Too many open WebSocket connections (at most {limit} for your role)",
+            retry_after=5,
+            details={"limit": limit, "kind": "concurrent_websocket"},
+        )
+    try:
+        return await _serve_socket(request, viewer, slots, slot)
+    finally:
+        await slots.release(viewer, slot)
+
+
+def socket_limit(viewer: Viewer) -> int:
+    """spec §4.2 ``concurrent_websocket`` of the viewer's role."""
+    return ROLE_LIMITS[viewer.role].concurrent_websocket
+
+
+async def _serve_socket(
+    request: web.Request, viewer: Viewer, slots: SocketSlots, slot: str
+) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     ws = web.WebSocketResponse(
         max_msg_size=settings.max_ws_frame_bytes * _HARD_FRAME_FACTOR,
@@ -417,9 +440,19 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     hub = request.app[SOCKETS]
     hub.sockets.add(socket)
     log.info("socket_opened", session_id=socket.session_id, role=viewer.role)
+    renewing = asyncio.create_task(_renew_slot(slots, viewer, slot))
     try:
         await socket.serve()
     finally:
+        renewing.cancel()
         hub.sockets.discard(socket)
         log.info("socket_closed", session_id=socket.session_id)
     return ws
+
+
+async def _renew_slot(slots: SocketSlots, viewer: Viewer, slot: str) -> None:
+    """Keep the socket's slot alive while it is open (it lapses if we die)."""
+    while True:
+        await asyncio.sleep(slots.LEASE_MS / 3000)
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await slots.renew(viewer, slot)

@@ -38,6 +38,7 @@ class OneViceError(Exception):
         super().__init__(message)
         self.message = message
         self.details: dict[str, Any] = dict(details or {})
+        self.headers: dict[str, str] = {}
 
 
 class ValidationError(OneViceError):
@@ -116,11 +117,13 @@ class RateLimited(OneViceError):
         *,
         retry_after: int,
         details: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ):
         super().__init__(
             message, details={**(details or {}), "retry_after": retry_after}
         )
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after), **(headers or {})}
 
 
 class QueryFailed(OneViceError):

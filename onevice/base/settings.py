@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 LogFormat = Literal["console", "json"]
+PLANS = ("Standard", "Premium", "Enterprise")
 
 ENVIRONMENT: dict[str, str] = {
     "ONEVICE_ENV": "development or production (default development)",
@@ -37,6 +38,9 @@ ENVIRONMENT: dict[str, str] = {
     "ONEVICE_WS_SEND_QUEUE": "messages a slow socket may fall behind (512)",
     "ONEVICE_MAX_CONCURRENT_QUERIES": "queued+running queries per user (3)",
     "ONEVICE_AGENT_MODULES": "comma-separated modules that register extra agents",
+    "ONEVICE_DEFAULT_PLAN": "plan of organisations not listed: Standard, Premium, "
+    "Enterprise (Enterprise)",
+    "ONEVICE_ORG_PLANS": "organisations' plans, e.g. org_a=Premium,org_b=Standard",
     "ONEVICE_WORKER_CONCURRENCY": "query slots per worker process (50)",
     "ONEVICE_LOG_FORMAT": "console or json (json in production)",
     "ONEVICE_LOG_LEVEL": "DEBUG, INFO, WARNING (default INFO)",
@@ -73,11 +77,18 @@ class Settings:
     ws_send_queue: int = 512
     max_concurrent_queries: int = 3
     agent_modules: tuple[str, ...] = ()
+    default_plan: str = "Enterprise"
+    org_plans: tuple[tuple[str, str], ...] = ()
     worker_concurrency: int = 50
     log_format: LogFormat = "console"
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        for plan in (self.default_plan, *(plan for _, plan in self.org_plans)):
+            if plan not in PLANS:
+                raise SettingsError(
+                    f"unknown plan {plan!r}; plans are {', '.join(PLANS)}"
+                )
         if self.visibility_timeout_seconds <= self.query_time_limit_seconds:
             raise SettingsError(
                 "ONEVICE_VISIBILITY_TIMEOUT_SECONDS must exceed "
@@ -132,6 +143,8 @@ class Settings:
             "ONEVICE_MAX_CONCURRENT_QUERIES": str(self.max_concurrent_queries),
             "ONEVICE_AGENT_MODULES": ",".join(self.agent_modules),
             "ONEVICE_WORKER_CONCURRENCY": str(self.worker_concurrency),
+            "ONEVICE_DEFAULT_PLAN": self.default_plan,
+            "ONEVICE_ORG_PLANS": ",".join(f"{k}={v}" for k, v in self.org_plans),
             "ONEVICE_LOG_FORMAT": self.log_format,
             "ONEVICE_LOG_LEVEL": self.log_level,
         }
@@ -176,6 +189,8 @@ class Settings:
                 if m.strip()
             ),
             worker_concurrency=reader.integer("ONEVICE_WORKER_CONCURRENCY", 50),
+            default_plan=env.get("ONEVICE_DEFAULT_PLAN", "Enterprise"),
+            org_plans=reader.pairs("ONEVICE_ORG_PLANS"),
             log_format=reader.log_format(production),
             log_level=env.get("ONEVICE_LOG_LEVEL", "INFO").upper(),
         )
@@ -212,6 +227,17 @@ class _Reader:
     def path(self, name: str) -> Path | None:
         raw = self.env.get(name)
         return Path(raw).absolute() if raw else None
+
+    def pairs(self, name: str) -> tuple[tuple[str, str], ...]:
+        pairs = []
+        for item in self.env.get(name, "").split(","):
+            if not item.strip():
+                continue
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise SettingsError(f"{name} items must be key=value, got {item!r}")
+            pairs.append((key.strip(), value.strip()))
+        return tuple(pairs)
 
     def log_format(self, production: bool) -> LogFormat:
         raw = self.env.get("ONEVICE_LOG_FORMAT", "json" if production else "console")

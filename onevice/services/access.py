@@ -29,15 +29,6 @@ ROLE_SENSITIVITY_LEVEL: Final[Mapping[str, int]] = {
 }
 
 
-#: spec §4.2 ``requests_per_minute`` by role; WebSocket messages count against it.
-ROLE_REQUESTS_PER_MINUTE: Final[Mapping[str, int]] = {
-    "Leadership": 500,
-    "Director": 200,
-    "Salesperson": 100,
-    "Creative Director": 100,
-}
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Viewer:
     """The authenticated user a request or a query acts for."""
