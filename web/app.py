@@ -18,7 +18,8 @@ from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import open_pool
 from onevice.storage.queries import QueryStore
-from web import health, routes_identity, routes_queries
+from onevice.storage.users import UserStore
+from web import health, routes_identity, routes_queries, routes_users
 from web.auth import authenticate, rate_limit
 from web.keys import (
     BUS,
@@ -34,6 +35,7 @@ from web.keys import (
     SOCKETS,
     STARTED_AT,
     STORE,
+    USERS,
     VERIFIER,
 )
 from web.middlewares import error_boundary
@@ -60,6 +62,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[REDIS] = client
     app[RELAY] = relay
     app[STORE] = store
+    app[USERS] = UserStore(pool)
     app[BUS] = bus
     app[LIMITER] = RateLimiter(client)
     app[SOCKET_SLOTS] = SocketSlots(client)
@@ -99,5 +102,6 @@ def create_app(
     app.add_routes(routes_queries.routes)
     app.add_routes(health.routes)
     app.add_routes(routes_identity.routes)
+    app.add_routes(routes_users.routes)
     app.router.add_get("/ws", websocket)
     return app

@@ -15,6 +15,7 @@ from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import Pool
 from onevice.storage.queries import QueryStore
+from onevice.storage.users import UserStore
 
 if TYPE_CHECKING:
     from web.relay import Relay
@@ -25,6 +26,7 @@ POOL: web.AppKey[Pool] = web.AppKey("pool")
 REDIS = web.AppKey("redis", Redis)
 BUS = web.AppKey("bus", ChunkBus)
 STORE = web.AppKey("store", QueryStore)
+USERS = web.AppKey("users", UserStore)
 REGISTRY = web.AppKey("registry", AgentRegistry)
 QUERIES = web.AppKey("queries", QueryService)
 VERIFIER = web.AppKey("verifier", TokenVerifier)

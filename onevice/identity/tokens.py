@@ -142,4 +142,5 @@ def viewer_of_claims(claims: dict[str, Any]) -> Viewer:
         org_id=str(claims.get("org_id") or DEFAULT_ORG),
         permissions=tuple(str(p) for p in permissions),
         data_sensitivity_level=level,
+        issued_at=claims["iat"] if isinstance(claims.get("iat"), int) else None,
     )

@@ -38,6 +38,8 @@ class Viewer:
     org_id: str
     permissions: tuple[str, ...] = ()
     data_sensitivity_level: int = 3
+    #: When the token naming this viewer was issued (unix seconds), if known.
+    issued_at: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The access context stored with a query, so the worker acts as its owner."""
@@ -51,4 +53,5 @@ class Viewer:
             org_id=str(data["org_id"]),
             permissions=tuple(str(p) for p in data.get("permissions", ())),
             data_sensitivity_level=int(data.get("data_sensitivity_level", 3)),
+            issued_at=data.get("issued_at"),
         )
