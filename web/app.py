@@ -12,6 +12,7 @@ from aiohttp import web
 from onevice.agents.registry import AgentRegistry, load_registry
 from onevice.agents.submission import QueryService
 from onevice.base.settings import Settings
+from onevice.identity.sessions import Sessions
 from onevice.identity.tokens import TokenVerifier
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
@@ -19,7 +20,13 @@ from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import open_pool
 from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
-from web import health, routes_identity, routes_queries, routes_users
+from web import (
+    health,
+    routes_auth,
+    routes_identity,
+    routes_queries,
+    routes_users,
+)
 from web.auth import authenticate, rate_limit
 from web.keys import (
     BUS,
@@ -30,6 +37,7 @@ from web.keys import (
     REDIS,
     REGISTRY,
     RELAY,
+    SESSIONS,
     SETTINGS,
     SOCKET_SLOTS,
     SOCKETS,
@@ -63,6 +71,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[RELAY] = relay
     app[STORE] = store
     app[USERS] = UserStore(pool)
+    app[SESSIONS] = Sessions.for_settings(settings, pool)
     app[BUS] = bus
     app[LIMITER] = RateLimiter(client)
     app[SOCKET_SLOTS] = SocketSlots(client)
@@ -103,5 +112,6 @@ def create_app(
     app.add_routes(health.routes)
     app.add_routes(routes_identity.routes)
     app.add_routes(routes_users.routes)
+    app.add_routes(routes_auth.routes)
     app.router.add_get("/ws", websocket)
     return app

@@ -29,6 +29,8 @@ ENVIRONMENT: dict[str, str] = {
     "ONEVICE_JWT_AUDIENCE": "the `aud` every accepted token must carry",
     "ONEVICE_SIGNING_KEY_FILE": "keyring (private keys) of the local token issuer",
     "ONEVICE_MAX_TOKEN_TTL_SECONDS": "longest access token lifetime (86400)",
+    "ONEVICE_ACCESS_TOKEN_TTL_SECONDS": "lifetime of tokens from sign-in (3600)",
+    "ONEVICE_REFRESH_TOKEN_TTL_SECONDS": "lifetime of refresh tokens (2592000)",
     "ONEVICE_QUERY_WAIT_SECONDS": "how long a POST without Prefer waits (30)",
     "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "longest a query may run (300)",
     "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "broker redelivery delay, above the limit",
@@ -68,6 +70,8 @@ class Settings:
     jwt_audience: str = "https://api.onevice.com"
     signing_key_file: Path | None = None
     max_token_ttl_seconds: int = 86400
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_seconds: int = 30 * 86400
     query_wait_seconds: float = 30.0
     query_time_limit_seconds: float = 300.0
     visibility_timeout_seconds: float = 600.0
@@ -84,6 +88,11 @@ class Settings:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        if not 0 < self.access_token_ttl_seconds <= self.max_token_ttl_seconds:
+            raise SettingsError(
+                "ONEVICE_ACCESS_TOKEN_TTL_SECONDS must be positive and at most "
+                "ONEVICE_MAX_TOKEN_TTL_SECONDS"
+            )
         for plan in (self.default_plan, *(plan for _, plan in self.org_plans)):
             if plan not in PLANS:
                 raise SettingsError(
@@ -133,6 +142,8 @@ class Settings:
             "ONEVICE_JWT_ISSUER": self.jwt_issuer,
             "ONEVICE_JWT_AUDIENCE": self.jwt_audience,
             "ONEVICE_MAX_TOKEN_TTL_SECONDS": str(self.max_token_ttl_seconds),
+            "ONEVICE_ACCESS_TOKEN_TTL_SECONDS": str(self.access_token_ttl_seconds),
+            "ONEVICE_REFRESH_TOKEN_TTL_SECONDS": str(self.refresh_token_ttl_seconds),
             "ONEVICE_QUERY_WAIT_SECONDS": str(self.query_wait_seconds),
             "ONEVICE_QUERY_TIME_LIMIT_SECONDS": str(self.query_time_limit_seconds),
             "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": str(self.visibility_timeout_seconds),
@@ -170,6 +181,12 @@ class Settings:
             signing_key_file=reader.path("ONEVICE_SIGNING_KEY_FILE"),
             max_token_ttl_seconds=reader.integer(
                 "ONEVICE_MAX_TOKEN_TTL_SECONDS", 86400
+            ),
+            access_token_ttl_seconds=reader.integer(
+                "ONEVICE_ACCESS_TOKEN_TTL_SECONDS", 3600
+            ),
+            refresh_token_ttl_seconds=reader.integer(
+                "ONEVICE_REFRESH_TOKEN_TTL_SECONDS", 30 * 86400
             ),
             query_wait_seconds=reader.number("ONEVICE_QUERY_WAIT_SECONDS", 30.0),
             query_time_limit_seconds=reader.number(
