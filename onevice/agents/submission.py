@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from celery import Celery
 
+from onevice.agents import complexity
 from onevice.agents.registry import AgentRegistry
 from onevice.base.errors import DependencyUnavailable, QueryFinished
 from onevice.base.settings import Settings
@@ -53,6 +54,7 @@ class QueryService:
         """
         agent = self.registry.get(agent_name)
         request = agent.validate(body)
+        complexity.check(viewer, request)
         record, created = await self.store.submit(
             viewer,
             agent_name,
