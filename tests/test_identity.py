@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ def test_cli_token_is_accepted_by_the_verifier(
     monkeypatch.setenv("ONEVICE_DATA_DIR", str(settings.data_dir))
     assert cli.main(["token", "--role", "Director", "--sub", "user_cli"]) == 0
     token = capsys.readouterr().out.strip()
-    viewer = TokenVerifier.from_settings(settings).verify(token)
+    viewer = asyncio.run(TokenVerifier.from_settings(settings).verify(token))
     assert (viewer.sub, viewer.role, viewer.data_sensitivity_level) == (
         "user_cli",
         "Director",

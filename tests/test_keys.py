@@ -74,7 +74,7 @@ def test_pruning_drops_a_key_once_its_tokens_have_expired(own_keys: Settings) ->
     )
     assert [stored.kid for stored in keyring_file.current().keys] == ["onevice_key_2"]
     with pytest.raises(AuthenticationError):
-        TokenVerifier.from_settings(own_keys).verify(old_token)
+        asyncio.run(TokenVerifier.from_settings(own_keys).verify(old_token))
 
 
 def test_pruning_keeps_a_key_whose_tokens_may_be_alive(own_keys: Settings) -> None:

@@ -62,7 +62,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     route = route_of(request)
     if route is not None and route not in PUBLIC_ROUTES:
         token = token_of(request, allow_query=route in QUERY_TOKEN_ROUTES)
-        request[VIEWER] = request.app[VERIFIER].verify(token)
+        request[VIEWER] = await request.app[VERIFIER].verify(token)
     return await handler(request)
 
 

@@ -31,6 +31,10 @@ ENVIRONMENT: dict[str, str] = {
     "ONEVICE_MAX_TOKEN_TTL_SECONDS": "longest access token lifetime (86400)",
     "ONEVICE_ACCESS_TOKEN_TTL_SECONDS": "lifetime of tokens from sign-in (3600)",
     "ONEVICE_REFRESH_TOKEN_TTL_SECONDS": "lifetime of refresh tokens (2592000)",
+    "CLERK_ISSUER": "Clerk's issuer URL; its tokens are accepted when set",
+    "CLERK_JWKS_URL": "Clerk's JWKS URL (default: issuer + /.well-known/jwks.json)",
+    "CLERK_SIGN_IN_URL": "Clerk's hosted sign-in page, for POST /auth/login",
+    "ONEVICE_REDIRECT_ALLOWLIST": "origins sign-in may send users back to (a,b)",
     "ONEVICE_QUERY_WAIT_SECONDS": "how long a POST without Prefer waits (30)",
     "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "longest a query may run (300)",
     "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "broker redelivery delay, above the limit",
@@ -70,6 +74,10 @@ class Settings:
     jwt_audience: str = "https://api.onevice.com"
     signing_key_file: Path | None = None
     max_token_ttl_seconds: int = 86400
+    clerk_issuer: str | None = None
+    clerk_jwks_url: str | None = None
+    clerk_sign_in_url: str | None = None
+    redirect_allowlist: tuple[str, ...] = ()
     access_token_ttl_seconds: int = 3600
     refresh_token_ttl_seconds: int = 30 * 86400
     query_wait_seconds: float = 30.0
@@ -127,6 +135,9 @@ class Settings:
         must act with exactly these settings.
         """
         optional = {
+            "CLERK_ISSUER": self.clerk_issuer,
+            "CLERK_JWKS_URL": self.clerk_jwks_url,
+            "CLERK_SIGN_IN_URL": self.clerk_sign_in_url,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "NEO4J_URI": self.neo4j_uri,
@@ -155,6 +166,7 @@ class Settings:
             "ONEVICE_AGENT_MODULES": ",".join(self.agent_modules),
             "ONEVICE_WORKER_CONCURRENCY": str(self.worker_concurrency),
             "ONEVICE_DEFAULT_PLAN": self.default_plan,
+            "ONEVICE_REDIRECT_ALLOWLIST": ",".join(self.redirect_allowlist),
             "ONEVICE_ORG_PLANS": ",".join(f"{k}={v}" for k, v in self.org_plans),
             "ONEVICE_LOG_FORMAT": self.log_format,
             "ONEVICE_LOG_LEVEL": self.log_level,
@@ -185,6 +197,10 @@ class Settings:
             access_token_ttl_seconds=reader.integer(
                 "ONEVICE_ACCESS_TOKEN_TTL_SECONDS", 3600
             ),
+            clerk_issuer=env.get("CLERK_ISSUER") or None,
+            clerk_jwks_url=env.get("CLERK_JWKS_URL") or None,
+            clerk_sign_in_url=env.get("CLERK_SIGN_IN_URL") or None,
+            redirect_allowlist=reader.items("ONEVICE_REDIRECT_ALLOWLIST"),
             refresh_token_ttl_seconds=reader.integer(
                 "ONEVICE_REFRESH_TOKEN_TTL_SECONDS", 30 * 86400
             ),
@@ -200,11 +216,7 @@ class Settings:
             max_ws_frame_bytes=reader.integer("ONEVICE_MAX_WS_FRAME_BYTES", 64 * 1024),
             ws_send_queue=reader.integer("ONEVICE_WS_SEND_QUEUE", 512),
             max_concurrent_queries=reader.integer("ONEVICE_MAX_CONCURRENT_QUERIES", 3),
-            agent_modules=tuple(
-                m.strip()
-                for m in env.get("ONEVICE_AGENT_MODULES", "").split(",")
-                if m.strip()
-            ),
+            agent_modules=reader.items("ONEVICE_AGENT_MODULES"),
             worker_concurrency=reader.integer("ONEVICE_WORKER_CONCURRENCY", 50),
             default_plan=env.get("ONEVICE_DEFAULT_PLAN", "Enterprise"),
             org_plans=reader.pairs("ONEVICE_ORG_PLANS"),
@@ -244,6 +256,10 @@ class _Reader:
     def path(self, name: str) -> Path | None:
         raw = self.env.get(name)
         return Path(raw).absolute() if raw else None
+
+    def items(self, name: str) -> tuple[str, ...]:
+        raw = self.env.get(name, "")
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
 
     def pairs(self, name: str) -> tuple[tuple[str, str], ...]:
         pairs = []

@@ -7,16 +7,21 @@ end the sessions of users holding tokens signed by the previous key.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
+import orjson
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from onevice.base.errors import AuthenticationError, ValidationError
 from onevice.base.settings import Settings
 from onevice.identity.keys import KeyringFile
+from onevice.identity.remote_keys import RemoteKeySet
 from onevice.services.access import (
     ROLE_PERMISSIONS,
     ROLE_SENSITIVITY_LEVEL,
@@ -84,43 +89,95 @@ class TokenIssuer:
         return jwt.encode(header, claims, key, algorithms=ALGORITHMS)
 
 
-class TokenVerifier:
-    """Verifies access tokens and turns their claims into a :class:`Viewer`."""
+KeysFor = Callable[[str], Awaitable[KeySet]]
 
-    def __init__(self, keyring: KeyringFile, *, issuer: str, audience: str):
+
+@dataclasses.dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens are accepted, and where its keys come from."""
+
+    issuer: str
+    keys_for: KeysFor
+    claims: jwt.JWTClaimsRegistry
+
+
+def claims_registry(issuer: str, audience: str) -> jwt.JWTClaimsRegistry:
+    """The claims every accepted token must carry (exp, nbf and iat are checked)."""
+    return jwt.JWTClaimsRegistry(
+        leeway=_LEEWAY_SECONDS,
+        iss={"essential": True, "value": issuer},
+        aud={"essential": True, "value": audience},
+        exp={"essential": True},
+        sub={"essential": True},
+        role={"essential": True},
+    )
+
+
+class TokenVerifier:
+    """Verifies access tokens of the trusted issuers into a :class:`Viewer`.
+
+    The local issuer always; Clerk when ``CLERK_ISSUER`` is set. The token's
+    ``iss`` (read before verifying) picks the issuer, whose keys and claims
+    then decide.
+    """
+
+    def __init__(self, keyring: KeyringFile, issuers: Sequence[TrustedIssuer]):
         self.keyring = keyring
-        self.claims = jwt.JWTClaimsRegistry(
-            leeway=_LEEWAY_SECONDS,
-            iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": audience},
-            exp={"essential": True},
-            sub={"essential": True},
-            role={"essential": True},
-        )
+        self.issuers = {trusted.issuer: trusted for trusted in issuers}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
-        return cls(
-            KeyringFile.for_settings(settings),
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-        )
+        keyring = KeyringFile.for_settings(settings)
 
-    def verify(self, token: str) -> Viewer:
+        async def local_keys(_kid: str) -> KeySet:
+            return keyring.current().verification_keys()
+
+        issuers = [
+            TrustedIssuer(
+                settings.jwt_issuer,
+                local_keys,
+                claims_registry(settings.jwt_issuer, settings.jwt_audience),
+            )
+        ]
+        if settings.clerk_issuer:
+            clerk = RemoteKeySet(
+                settings.clerk_jwks_url
+                or settings.clerk_issuer.rstrip("/") + "/.well-known/jwks.json"
+            )
+            issuers.append(
+                TrustedIssuer(
+                    settings.clerk_issuer,
+                    clerk.for_kid,
+                    claims_registry(settings.clerk_issuer, settings.jwt_audience),
+                )
+            )
+        return cls(keyring, issuers)
+
+    async def verify(self, token: str) -> Viewer:
         """Return the viewer a valid token names; raise AuthenticationError if not."""
-        keys = self.keyring.current().verification_keys()
         try:
-            kid = jws.extract_compact(token.encode()).protected.get("kid")
-            if not kid:
-                raise ValueError("the token names no key (kid)")
+            kid, trusted = self._issuer_of(token)
+            keys = await trusted.keys_for(kid)
             decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
-            self.claims.validate(decoded.claims)
+            trusted.claims.validate(decoded.claims)
         except (JoseError, ValueError) as exc:
             raise AuthenticationError(
                 "Invalid or expired access token",
                 details={"reason": type(exc).__name__},
             ) from exc
         return viewer_of_claims(decoded.claims)
+
+    def _issuer_of(self, token: str) -> tuple[str, TrustedIssuer]:
+        """The token's key id and its trusted issuer, read before verifying."""
+        compact = jws.extract_compact(token.encode())
+        kid = compact.protected.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise ValueError("the token names no key (kid)")
+        claimed = orjson.loads(compact.payload).get("iss")
+        trusted = self.issuers.get(claimed) if isinstance(claimed, str) else None
+        if trusted is None:
+            raise ValueError("the token's issuer is not trusted")
+        return kid, trusted
 
 
 def viewer_of_claims(claims: dict[str, Any]) -> Viewer:
