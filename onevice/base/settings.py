@@ -33,6 +33,7 @@ ENVIRONMENT: dict[str, str] = {
     "ONEVICE_REFRESH_TOKEN_TTL_SECONDS": "lifetime of refresh tokens (2592000)",
     "CLERK_ISSUER": "Clerk's issuer URL; its tokens are accepted when set",
     "CLERK_JWKS_URL": "Clerk's JWKS URL (default: issuer + /.well-known/jwks.json)",
+    "CLERK_JWKS_MIN_REFRESH_SECONDS": "least seconds between unknown-kid fetches (10)",
     "CLERK_SIGN_IN_URL": "Clerk's hosted sign-in page, for POST /auth/login",
     "ONEVICE_REDIRECT_ALLOWLIST": "origins sign-in may send users back to (a,b)",
     "ONEVICE_QUERY_WAIT_SECONDS": "how long a POST without Prefer waits (30)",
@@ -77,6 +78,7 @@ class Settings:
     clerk_issuer: str | None = None
     clerk_jwks_url: str | None = None
     clerk_sign_in_url: str | None = None
+    clerk_jwks_min_refresh_seconds: float = 10.0
     redirect_allowlist: tuple[str, ...] = ()
     access_token_ttl_seconds: int = 3600
     refresh_token_ttl_seconds: int = 30 * 86400
@@ -165,6 +167,7 @@ class Settings:
             "ONEVICE_MAX_CONCURRENT_QUERIES": str(self.max_concurrent_queries),
             "ONEVICE_AGENT_MODULES": ",".join(self.agent_modules),
             "ONEVICE_WORKER_CONCURRENCY": str(self.worker_concurrency),
+            "CLERK_JWKS_MIN_REFRESH_SECONDS": str(self.clerk_jwks_min_refresh_seconds),
             "ONEVICE_DEFAULT_PLAN": self.default_plan,
             "ONEVICE_REDIRECT_ALLOWLIST": ",".join(self.redirect_allowlist),
             "ONEVICE_ORG_PLANS": ",".join(f"{k}={v}" for k, v in self.org_plans),
@@ -200,6 +203,9 @@ class Settings:
             clerk_issuer=env.get("CLERK_ISSUER") or None,
             clerk_jwks_url=env.get("CLERK_JWKS_URL") or None,
             clerk_sign_in_url=env.get("CLERK_SIGN_IN_URL") or None,
+            clerk_jwks_min_refresh_seconds=reader.number(
+                "CLERK_JWKS_MIN_REFRESH_SECONDS", 10.0
+            ),
             redirect_allowlist=reader.items("ONEVICE_REDIRECT_ALLOWLIST"),
             refresh_token_ttl_seconds=reader.integer(
                 "ONEVICE_REFRESH_TOKEN_TTL_SECONDS", 30 * 86400

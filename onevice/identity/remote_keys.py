@@ -36,7 +36,7 @@ def require_https(url: str, name: str) -> None:
 class RemoteKeySet:
     """A JWKS document at ``url``, cached."""
 
-    def __init__(self, url: str, *, max_age: float = 3600, min_interval: float = 30):
+    def __init__(self, url: str, *, max_age: float = 3600, min_interval: float = 10):
         require_https(url, "the JWKS URL")
         self.url = url
         self.max_age = max_age

@@ -142,7 +142,8 @@ class TokenVerifier:
         if settings.clerk_issuer:
             clerk = RemoteKeySet(
                 settings.clerk_jwks_url
-                or settings.clerk_issuer.rstrip("/") + "/.well-known/jwks.json"
+                or settings.clerk_issuer.rstrip("/") + "/.well-known/jwks.json",
+                min_interval=settings.clerk_jwks_min_refresh_seconds,
             )
             issuers.append(
                 TrustedIssuer(
