@@ -20,7 +20,9 @@ from web.middlewares import Handler
 VIEWER = web.RequestKey("viewer", Viewer)
 
 #: Routes anyone may call.
-PUBLIC_ROUTES: Final = frozenset({"/health", "/.well-known/jwks.json", "/auth/refresh"})
+PUBLIC_ROUTES: Final = frozenset(
+    {"/health", "/.well-known/jwks.json", "/auth/login", "/auth/refresh"}
+)
 #: Browsers cannot set headers on WebSocket and EventSource requests, so these
 #: also take the token as ``?token=`` (never logged).
 QUERY_TOKEN_ROUTES: Final = frozenset({"/ws", "/queries/{query_id}/events"})

@@ -5,12 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from onevice.base.errors import ValidationError
-from web.keys import SESSIONS
+from onevice.identity.signin import sign_in_link
+from web.keys import SESSIONS, SETTINGS
 from web.routes_queries import json_response, read_json
 
 routes = web.RouteTableDef()
 
 MAX_REFRESH_TOKEN_CHARS = 200
+
+
+@routes.post("/auth/login")
+async def login(request: web.Request) -> web.Response:
+    """Where to sign in with Clerk, for an email and an allowed return address."""
+    body = await read_json(request)
+    return json_response(sign_in_link(request.app[SETTINGS], body))
 
 
 @routes.post("/auth/refresh")
