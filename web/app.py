@@ -12,6 +12,7 @@ from aiohttp import web
 from onevice.agents.registry import AgentRegistry, load_registry
 from onevice.agents.submission import QueryService
 from onevice.base.settings import Settings
+from onevice.identity.okta import OktaSSO
 from onevice.identity.sessions import Sessions
 from onevice.identity.tokens import TokenVerifier
 from onevice.services import queue
@@ -32,6 +33,7 @@ from web.keys import (
     BUS,
     LIMITER,
     LIMITS,
+    OKTA,
     POOL,
     QUERIES,
     REDIS,
@@ -72,6 +74,8 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[USERS] = UserStore(pool)
     app[SESSIONS] = Sessions.for_settings(settings, pool)
+    if settings.okta_issuer:
+        app[OKTA] = OktaSSO(settings, client)
     app[BUS] = bus
     app[LIMITER] = RateLimiter(client)
     app[SOCKET_SLOTS] = SocketSlots(client)

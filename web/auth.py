@@ -21,7 +21,13 @@ VIEWER = web.RequestKey("viewer", Viewer)
 
 #: Routes anyone may call.
 PUBLIC_ROUTES: Final = frozenset(
-    {"/health", "/.well-known/jwks.json", "/auth/login", "/auth/refresh"}
+    {
+        "/health",
+        "/.well-known/jwks.json",
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/sso/okta",
+    }
 )
 #: Browsers cannot set headers on WebSocket and EventSource requests, so these
 #: also take the token as ``?token=`` (never logged).

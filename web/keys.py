@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from onevice.agents.registry import AgentRegistry
 from onevice.agents.submission import QueryService
 from onevice.base.settings import Settings
+from onevice.identity.okta import OktaSSO
 from onevice.identity.sessions import Sessions
 from onevice.identity.tokens import TokenVerifier
 from onevice.services.bus import ChunkBus
@@ -29,6 +30,7 @@ BUS = web.AppKey("bus", ChunkBus)
 STORE = web.AppKey("store", QueryStore)
 USERS = web.AppKey("users", UserStore)
 SESSIONS = web.AppKey("sessions", Sessions)
+OKTA = web.AppKey("okta", OktaSSO)
 REGISTRY = web.AppKey("registry", AgentRegistry)
 QUERIES = web.AppKey("queries", QueryService)
 VERIFIER = web.AppKey("verifier", TokenVerifier)

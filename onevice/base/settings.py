@@ -36,6 +36,12 @@ ENVIRONMENT: dict[str, str] = {
     "CLERK_JWKS_MIN_REFRESH_SECONDS": "least seconds between unknown-kid fetches (10)",
     "CLERK_SIGN_IN_URL": "Clerk's hosted sign-in page, for POST /auth/login",
     "ONEVICE_REDIRECT_ALLOWLIST": "origins sign-in may send users back to (a,b)",
+    "OKTA_ISSUER": "Okta's issuer URL; enables /auth/sso/okta when set",
+    "OKTA_CLIENT_ID": "OneVice's client id at Okta",
+    "OKTA_CLIENT_SECRET": "OneVice's client secret at Okta",
+    "OKTA_REDIRECT_URI": "where Okta sends users back with the code",
+    "OKTA_GROUP_ROLES": "Okta groups to roles, first match wins (Execs=Leadership,...)",
+    "OKTA_ORG_ID": "the organisation Okta users belong to (org_onevice)",
     "ONEVICE_QUERY_WAIT_SECONDS": "how long a POST without Prefer waits (30)",
     "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "longest a query may run (300)",
     "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "broker redelivery delay, above the limit",
@@ -80,6 +86,12 @@ class Settings:
     clerk_sign_in_url: str | None = None
     clerk_jwks_min_refresh_seconds: float = 10.0
     redirect_allowlist: tuple[str, ...] = ()
+    okta_issuer: str | None = None
+    okta_client_id: str | None = None
+    okta_client_secret: str | None = None
+    okta_redirect_uri: str | None = None
+    okta_group_roles: tuple[tuple[str, str], ...] = ()
+    okta_org_id: str = "org_onevice"
     access_token_ttl_seconds: int = 3600
     refresh_token_ttl_seconds: int = 30 * 86400
     query_wait_seconds: float = 30.0
@@ -141,6 +153,10 @@ class Settings:
             "CLERK_JWKS_URL": self.clerk_jwks_url,
             "CLERK_SIGN_IN_URL": self.clerk_sign_in_url,
             "DATABASE_URL": self.database_url,
+            "OKTA_ISSUER": self.okta_issuer,
+            "OKTA_CLIENT_ID": self.okta_client_id,
+            "OKTA_CLIENT_SECRET": self.okta_client_secret,
+            "OKTA_REDIRECT_URI": self.okta_redirect_uri,
             "REDIS_URL": self.redis_url,
             "NEO4J_URI": self.neo4j_uri,
             "ONEVICE_SIGNING_KEY_FILE": self.signing_key_file,
@@ -168,6 +184,8 @@ class Settings:
             "ONEVICE_AGENT_MODULES": ",".join(self.agent_modules),
             "ONEVICE_WORKER_CONCURRENCY": str(self.worker_concurrency),
             "CLERK_JWKS_MIN_REFRESH_SECONDS": str(self.clerk_jwks_min_refresh_seconds),
+            "OKTA_GROUP_ROLES": ",".join(f"{g}={r}" for g, r in self.okta_group_roles),
+            "OKTA_ORG_ID": self.okta_org_id,
             "ONEVICE_DEFAULT_PLAN": self.default_plan,
             "ONEVICE_REDIRECT_ALLOWLIST": ",".join(self.redirect_allowlist),
             "ONEVICE_ORG_PLANS": ",".join(f"{k}={v}" for k, v in self.org_plans),
@@ -207,6 +225,12 @@ class Settings:
                 "CLERK_JWKS_MIN_REFRESH_SECONDS", 10.0
             ),
             redirect_allowlist=reader.items("ONEVICE_REDIRECT_ALLOWLIST"),
+            okta_issuer=env.get("OKTA_ISSUER") or None,
+            okta_client_id=env.get("OKTA_CLIENT_ID") or None,
+            okta_client_secret=env.get("OKTA_CLIENT_SECRET") or None,
+            okta_redirect_uri=env.get("OKTA_REDIRECT_URI") or None,
+            okta_group_roles=reader.pairs("OKTA_GROUP_ROLES"),
+            okta_org_id=env.get("OKTA_ORG_ID", "org_onevice"),
             refresh_token_ttl_seconds=reader.integer(
                 "ONEVICE_REFRESH_TOKEN_TTL_SECONDS", 30 * 86400
             ),

@@ -56,10 +56,12 @@ class UserRecord:
 
 
 _UPSERT = """
-INSERT INTO users (id, org_id, role, permissions, data_sensitivity_level, last_login)
-VALUES (%(id)s, %(org)s, %(role)s, %(permissions)s, %(level)s,
+INSERT INTO users (id, org_id, email, role, permissions, data_sensitivity_level,
+                   last_login)
+VALUES (%(id)s, %(org)s, %(email)s, %(role)s, %(permissions)s, %(level)s,
         to_timestamp(%(issued_at)s))
 ON CONFLICT (id) DO UPDATE SET
+    email = coalesce(EXCLUDED.email, users.email),
     role = EXCLUDED.role,
     permissions = EXCLUDED.permissions,
     data_sensitivity_level = EXCLUDED.data_sensitivity_level,
@@ -76,14 +78,18 @@ class UserStore:
     def __init__(self, pool: Pool):
         self.pool = pool
 
-    async def seen(self, viewer: Viewer) -> UserRecord:
-        """The viewer's row, created or brought up to date from their token."""
+    async def seen(self, viewer: Viewer, *, email: str | None = None) -> UserRecord:
+        """The viewer's row, created or brought up to date from their token.
+
+        ``email`` comes from a sign-in (the identity provider vouches for it).
+        """
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 _UPSERT,
                 {
                     "id": viewer.sub,
                     "org": viewer.org_id,
+                    "email": email,
                     "role": viewer.role,
                     "permissions": Jsonb(list(viewer.permissions)),
                     "level": viewer.data_sensitivity_level,
