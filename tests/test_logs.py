@@ -31,3 +31,12 @@ async def test_socket_with_token_in_url_logs_no_token(
         await ws.close()
     assert logs, "the socket's life is logged"
     assert user.token not in orjson.dumps(logs, default=str).decode()
+
+
+async def test_authorization_headers_are_not_logged(web: WebServer, user: User) -> None:
+    """A REST request's bearer token appears in no log event."""
+    with capture_logs() as logs:
+        async with web.session.get("/users/profile", headers=user.headers) as r:
+            await r.read()
+    assert logs, "the request is logged"
+    assert user.token not in orjson.dumps(logs, default=str).decode()

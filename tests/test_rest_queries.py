@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from onevice.identity.tokens import TokenIssuer
 from onevice.storage.db import Pool
 from tests.fix_stack import MakeUser, User, WebServer
 
@@ -165,3 +166,20 @@ async def test_too_many_open_queries_are_refused(
         )
         row = await cursor.fetchone()
     assert row is not None and row["n"] == 3
+
+
+async def test_the_same_user_id_in_another_org_sees_nothing(
+    web: WebServer, user: User, issuer: TokenIssuer
+) -> None:
+    """A token with the same sub but another organisation cannot read the query."""
+    async with web.session.post(
+        "/agents/test-stream/query",
+        json={"query": "mine"},
+        headers={**user.headers, "Prefer": "respond-async"},
+    ) as response:
+        query_id = (await response.json())["query_id"]
+    other_org = issuer.mint(role=user.role, sub=user.sub, org_id="org_elsewhere")
+    async with web.session.get(
+        f"/queries/{query_id}", headers={"Authorization": f"Bearer {other_org}"}
+    ) as response:
+        assert response.status == 404
