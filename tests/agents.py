@@ -67,6 +67,20 @@ class SilentAgent(Agent):
         return AgentResult(body={"result": {"summary": "silence"}})
 
 
+class ProjectBriefAgent(Agent):
+    """Streams what it may read of the project in ``context.project_id``."""
+
+    name = "test_project_brief"
+
+    async def run(self, run: AgentRun) -> AgentResult:
+        context: Any = run.request.get("context") or {}
+        project = await run.project(str(context.get("project_id")))
+        await run.write(f"{project['name']}: budget {project['budget']}. ")
+        for document in project["documents"]:
+            await run.write(f"{document} ")
+        return AgentResult(body={"result": {"project": project}})
+
+
 def register(registry: AgentRegistry) -> None:
-    for agent in (StreamingAgent(), FailingAgent(), SilentAgent()):
+    for agent in (StreamingAgent(), FailingAgent(), SilentAgent(), ProjectBriefAgent()):
         registry.register(agent)

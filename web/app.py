@@ -19,12 +19,14 @@ from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import open_pool
+from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 from web import (
     health,
     routes_auth,
     routes_identity,
+    routes_projects,
     routes_queries,
     routes_users,
 )
@@ -35,6 +37,7 @@ from web.keys import (
     LIMITS,
     OKTA,
     POOL,
+    PROJECTS,
     QUERIES,
     REDIS,
     REGISTRY,
@@ -73,6 +76,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[RELAY] = relay
     app[STORE] = store
     app[USERS] = UserStore(pool)
+    app[PROJECTS] = ProjectStore(pool)
     app[SESSIONS] = Sessions.for_settings(settings, pool)
     if settings.okta_issuer:
         app[OKTA] = OktaSSO(settings, client)
@@ -117,5 +121,6 @@ def create_app(
     app.add_routes(routes_identity.routes)
     app.add_routes(routes_users.routes)
     app.add_routes(routes_auth.routes)
+    app.add_routes(routes_projects.routes)
     app.router.add_get("/ws", websocket)
     return app

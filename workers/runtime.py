@@ -31,6 +31,7 @@ from onevice.base.settings import Settings
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.storage.db import Pool, open_pool
+from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryStore
 from onevice.storage.workers import HEARTBEAT_SECONDS, WorkerStore
 
@@ -119,6 +120,7 @@ class WorkerRuntime:
             registry=load_registry(settings),
             settings=settings,
             worker=self.name,
+            projects=ProjectStore(self._pool),
         )
         await self._workers.beat(self.name)
         self._chores = [

@@ -49,6 +49,9 @@ class AgentRun(Protocol):
     async def check_cancelled(self) -> None:
         """Raise if a cancel was requested; for long steps that do not write."""
 
+    async def project(self, project_id: str) -> dict[str, Any]:
+        """A project as the query's owner may see it, already filtered (§4.3)."""
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AgentResult:

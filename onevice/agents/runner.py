@@ -40,6 +40,7 @@ from onevice.services.bus import (
     now_iso,
 )
 from onevice.services.transient import TRANSIENT_ERRORS
+from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryRecord, QueryStore
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ class _Run:
     attempt: int
     agent: str
     bus: ChunkBus
+    projects: ProjectStore
     last_chunk: int = 0
     flushed_chunk: int = 0
     stage_name: str = "starting"
@@ -107,6 +109,9 @@ class _Run:
         self._raise_failure()
         if await self.bus.cancel_requested(self.query_id):
             raise CancelRequested("cancel requested")
+
+    async def project(self, project_id: str) -> dict[str, Any]:
+        return await self.projects.get(self.viewer, project_id)
 
     async def drain(self) -> None:
         """Wait until every queued event is on the bus; raise what refused it."""
@@ -154,8 +159,10 @@ class QueryRunner:
         registry: AgentRegistry,
         settings: Settings,
         worker: str,
+        projects: ProjectStore,
     ):
         self.store = store
+        self.projects = projects
         self.bus = bus
         self.registry = registry
         self.settings = settings
@@ -194,6 +201,7 @@ class QueryRunner:
             attempt=attempt,
             agent=record.agent,
             bus=self.bus,
+            projects=self.projects,
             last_chunk=streamed,
             flushed_chunk=streamed,
         )

@@ -1,0 +1,131 @@
+"""Projects as a viewer may see them: every read applies the access policy.
+
+``ProjectStore.get`` answers with budget, team, timeline and documents already
+filtered for the viewer (spec §4.3), so nothing downstream (a handler, an
+agent, a model) ever holds what the viewer may not see. Other organisations'
+projects are not found, like missing ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from onevice.base.errors import NotFound
+from onevice.services.access import Viewer
+from onevice.services.policy import Budget, view_budget, view_document
+from onevice.storage.db import Pool
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NewProject:
+    """A project to store (for importers, generators and tests)."""
+
+    id: str
+    org_id: str
+    name: str
+    type: str
+    status: str
+    budget_amount: int
+    budget_approved: bool = False
+    budget_lines: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    client: str | None = None
+    union_status: str | None = None
+    timeline: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: (position, name, user id or None)
+    team: Sequence[tuple[str, str, str | None]] = ()
+    #: dicts with id, category, title, summary, content
+    documents: Sequence[Mapping[str, str]] = ()
+
+
+class ProjectStore:
+    """Reads projects for a viewer; writes them for the data tools."""
+
+    def __init__(self, pool: Pool):
+        self.pool = pool
+
+    async def get(self, viewer: Viewer, project_id: str) -> dict[str, Any]:
+        """The project as ``viewer`` may see it (spec §2.4 detail shape)."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM projects WHERE id = %s AND org_id = %s",
+                (project_id, viewer.org_id),
+            )
+            project = await cursor.fetchone()
+            if project is None:
+                raise NotFound("Project not found", details={"project_id": project_id})
+            cursor = await conn.execute(
+                "SELECT position, name, user_id FROM project_members"
+                " WHERE project_id = %s ORDER BY position, name",
+                (project_id,),
+            )
+            team = await cursor.fetchall()
+            cursor = await conn.execute(
+                "SELECT id, project_id, category, title, summary, content"
+                " FROM documents WHERE project_id = %s ORDER BY id",
+                (project_id,),
+            )
+            documents = await cursor.fetchall()
+        assigned = any(member["user_id"] == viewer.sub for member in team)
+        budget = Budget(
+            project["budget_amount"],
+            project["budget_approved"],
+            project["budget_lines"],
+        )
+        visible = [view_document(viewer, doc, assigned=assigned) for doc in documents]
+        return {
+            "id": project["id"],
+            "name": project["name"],
+            "type": project["type"],
+            "status": project["status"],
+            "client": project["client"],
+            "budget": view_budget(viewer, budget, assigned=assigned),
+            "team": {member["position"]: member["name"] for member in team},
+            "timeline": project["timeline"],
+            "documents": [doc for doc in visible if doc is not None],
+            "union_status": project["union_status"],
+        }
+
+    async def create(self, project: NewProject) -> None:
+        """Store a project with its team and documents, in one transaction."""
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO projects (id, org_id, name, type, status, client,"
+                " union_status, budget_amount, budget_approved, budget_lines, timeline)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    project.id,
+                    project.org_id,
+                    project.name,
+                    project.type,
+                    project.status,
+                    project.client,
+                    project.union_status,
+                    project.budget_amount,
+                    project.budget_approved,
+                    Jsonb(dict(project.budget_lines)),
+                    Jsonb(dict(project.timeline)),
+                ),
+            )
+            for position, name, user_id in project.team:
+                await conn.execute(
+                    "INSERT INTO project_members (project_id, position, name, user_id)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (project.id, position, name, user_id),
+                )
+            for document in project.documents:
+                await conn.execute(
+                    "INSERT INTO documents (id, project_id, category, title, summary,"
+                    " content) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (
+                        document["id"],
+                        project.id,
+                        document["category"],
+                        document["title"],
+                        document.get("summary", ""),
+                        document.get("content", ""),
+                    ),
+                )
