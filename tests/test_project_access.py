@@ -167,3 +167,12 @@ async def test_no_amount_or_contract_reaches_sales_or_creative_anywhere(
     assert budget_tier(amount) in orjson.dumps(streamed).decode()
     for shown in (project, streamed, events):
         assert not leaks(orjson.dumps(shown).decode(), amount, secret)
+
+
+async def test_project_reads_allow_a_burst_of_twenty(
+    web: WebServer, issuer: TokenIssuer
+) -> None:
+    """spec §4.2 /projects: 20 quick reads pass, the 21st gets 429."""
+    user = user_of(issuer, "Leadership")
+    statuses = [(await fetch(web, user, "proj_missing"))[0] for _ in range(21)]
+    assert statuses == [404] * 20 + [429]

@@ -125,3 +125,16 @@ async def test_expired_replay_buffer_still_gives_the_outcome(
     events = await read_sse(web, user, query_id)
     assert [e["event"] for e in events] == ["agent_response_complete"]
     assert events[0]["data"]["data"]["total_chunks"] == 2
+
+
+async def test_someone_elses_event_stream_is_not_found(
+    web: WebServer, user: User, make_user: Any
+) -> None:
+    """The events of a query are its owner's only: anyone else gets 404."""
+    query_id = await submit(web, user, "test-stream", {"query": "q"})
+    stranger = make_user("Leadership")
+    async with web.session.get(
+        f"/queries/{query_id}/events", headers=stranger.headers
+    ) as response:
+        body = await response.json()
+    assert (response.status, body["error"]["code"]) == (404, "NOT_FOUND")
