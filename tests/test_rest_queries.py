@@ -8,6 +8,7 @@ from typing import Any
 from onevice.identity.tokens import TokenIssuer
 from onevice.storage.db import Pool
 from tests.fix_stack import MakeUser, User, WebServer
+from tests.test_sse import submit
 
 
 async def poll_until_final(web: WebServer, user: User, query_id: str) -> dict[str, Any]:
@@ -116,12 +117,7 @@ async def test_failing_agent_gives_query_failed(web: WebServer, user: User) -> N
 
 async def test_failed_query_polls_as_failed(web: WebServer, user: User) -> None:
     """Polling a failed query shows status failed and the error."""
-    async with web.session.post(
-        "/agents/test-fail/query",
-        json={"query": "boom"},
-        headers={**user.headers, "Prefer": "respond-async"},
-    ) as response:
-        query_id = (await response.json())["query_id"]
+    query_id = await submit(web, user, "test-fail", {"query": "boom"})
     body = await poll_until_final(web, user, query_id)
     assert (body["status"], body["error"]["code"]) == ("failed", "AGENT_FAILED")
 
@@ -130,12 +126,7 @@ async def test_someone_elses_query_is_not_found(
     web: WebServer, user: User, make_user: MakeUser
 ) -> None:
     """A query is visible to its owner only; others get 404 as if it did not exist."""
-    async with web.session.post(
-        "/agents/test-stream/query",
-        json={"query": "mine"},
-        headers={**user.headers, "Prefer": "respond-async"},
-    ) as response:
-        query_id = (await response.json())["query_id"]
+    query_id = await submit(web, user, "test-stream", {"query": "mine"})
     stranger = make_user("Leadership")
     async with web.session.get(f"/queries/{query_id}", headers=stranger.headers) as r:
         body = await r.json()
@@ -172,12 +163,7 @@ async def test_the_same_user_id_in_another_org_sees_nothing(
     web: WebServer, user: User, issuer: TokenIssuer
 ) -> None:
     """A token with the same sub but another organisation cannot read the query."""
-    async with web.session.post(
-        "/agents/test-stream/query",
-        json={"query": "mine"},
-        headers={**user.headers, "Prefer": "respond-async"},
-    ) as response:
-        query_id = (await response.json())["query_id"]
+    query_id = await submit(web, user, "test-stream", {"query": "mine"})
     other_org = issuer.mint(role=user.role, sub=user.sub, org_id="org_elsewhere")
     async with web.session.get(
         f"/queries/{query_id}", headers={"Authorization": f"Bearer {other_org}"}

@@ -12,7 +12,7 @@ from typing import Final
 
 from aiohttp import web
 
-from onevice.base.errors import AuthenticationError, OneViceError, RateLimited
+from onevice.base.errors import AuthenticationError, OneViceError
 from onevice.services.access import Viewer
 from web.keys import LIMITER, LIMITS, VERIFIER
 from web.middlewares import Handler
@@ -83,12 +83,7 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     buckets = request.app[LIMITS].for_request(viewer, route_of(request))
     decision = await request.app[LIMITER].check(buckets)
     if not decision.allowed:
-        raise RateLimited(
-            f"Request rate limit exceeded; retry in {decision.retry_after} s",
-            retry_after=decision.retry_after,
-            details={"limit": decision.limit, "window": "1 minute"},
-            headers=decision.headers(),
-        )
+        raise decision.refusal("requests")
     try:
         response = await handler(request)
     except OneViceError as exc:

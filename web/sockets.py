@@ -220,11 +220,7 @@ class Socket:
         buckets = self.app[LIMITS].for_ws_message(self.viewer)
         decision = await self.app[LIMITER].check(buckets)
         if not decision.allowed:
-            raise RateLimited(
-                f"Too many messages. Please wait {decision.retry_after} seconds.",
-                retry_after=decision.retry_after,
-                details={"limit": decision.limit, "window": "1 minute"},
-            )
+            raise decision.refusal("messages")
 
     async def dispatch(self, message: dict[str, Any], message_id: str | None) -> None:
         kind = message.get("type")

@@ -19,6 +19,7 @@ from typing import Final
 
 import redis.asyncio as aioredis
 
+from onevice.base.errors import RateLimited
 from onevice.services.access import Viewer
 
 
@@ -109,6 +110,15 @@ class Decision:
     remaining: int
     reset_seconds: int
     retry_after: int
+
+    def refusal(self, what: str) -> RateLimited:
+        """The 429 of a refused decision: ``what`` was too frequent."""
+        return RateLimited(
+            f"Too many {what}; retry in {self.retry_after} s",
+            retry_after=self.retry_after,
+            details={"limit": self.limit, "window": "1 minute"},
+            headers=self.headers(),
+        )
 
     def headers(self) -> dict[str, str]:
         """The ``RateLimit-*`` response headers of this decision."""
