@@ -10,14 +10,38 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from onevice.base.errors import NotFound
 from onevice.services.access import Viewer
-from onevice.services.policy import Budget, view_budget, view_document
+from onevice.services.policy import Budget, budget_tier, view_budget, view_document
 from onevice.storage.db import Pool
+
+ACTIVE_STATUSES: Final = (
+    "Pitching",
+    "Pre-Production",
+    "In Production",
+    "Post-Production",
+)
+COMPLETED_STATUSES: Final = ("Completed",)
+PROJECT_TYPES: Final = ("Music Video", "Commercial")
+#: Sortable columns: the list can be ordered by these and nothing else.
+SORTABLE: Final = ("created_at", "name", "status", "type", "client")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProjectListing:
+    """Which page of which projects, in what order (already validated)."""
+
+    page: int = 1
+    limit: int = 20
+    statuses: tuple[str, ...] | None = ACTIVE_STATUSES
+    project_type: str | None = None
+    sort: str = "created_at"
+    descending: bool = True
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -89,6 +113,56 @@ class ProjectStore:
             "union_status": project["union_status"],
         }
 
+    async def list(
+        self, viewer: Viewer, listing: ProjectListing
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the viewer's organisation's projects, and how many match.
+
+        List items show the budget tier only, whatever the role: amounts are
+        for a project's detail, where the access policy decides.
+        """
+        assert listing.sort in SORTABLE
+        where = ["p.org_id = %(org)s"]
+        params: dict[str, Any] = {"org": viewer.org_id}
+        if listing.statuses is not None:
+            where.append("p.status = ANY(%(statuses)s)")
+            params["statuses"] = list(listing.statuses)
+        if listing.project_type is not None:
+            where.append("p.type = %(type)s")
+            params["type"] = listing.project_type
+        direction = "DESC" if listing.descending else "ASC"
+        params |= {"limit": listing.limit, "offset": (listing.page - 1) * listing.limit}
+        query = sql.SQL(
+            "SELECT p.id, p.name, p.type, p.status, p.client, p.budget_amount,"
+            " p.created_at, count(*) OVER () AS total,"
+            " (SELECT name FROM project_members m WHERE m.project_id = p.id"
+            "   AND m.position = 'director' ORDER BY name LIMIT 1) AS director,"
+            " (SELECT name FROM project_members m WHERE m.project_id = p.id"
+            "   AND m.position = 'creative_director' ORDER BY name LIMIT 1)"
+            "   AS creative_director"
+            " FROM projects p WHERE {where}"
+            " ORDER BY {column} {direction}, p.id {direction}"
+            " LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(
+            where=sql.SQL(" AND ").join(sql.SQL(clause) for clause in where),
+            column=sql.Identifier("p", listing.sort),
+            direction=sql.SQL(direction),
+        )
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(query, params)
+            rows = await cursor.fetchall()
+            if not rows and listing.page > 1:
+                cursor = await conn.execute(
+                    sql.SQL("SELECT count(*) AS total FROM projects p WHERE {}").format(
+                        sql.SQL(" AND ").join(sql.SQL(clause) for clause in where)
+                    ),
+                    params,
+                )
+                counted = await cursor.fetchone()
+                return [], int(counted["total"]) if counted else 0
+        total = int(rows[0]["total"]) if rows else 0
+        return [_list_item(row) for row in rows], total
+
     async def create(self, project: NewProject) -> None:
         """Store a project with its team and documents, in one transaction."""
         async with self.pool.connection() as conn, conn.transaction():
@@ -129,3 +203,17 @@ class ProjectStore:
                         document.get("content", ""),
                     ),
                 )
+
+
+def _list_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "type": row["type"],
+        "status": row["status"],
+        "budget_tier": budget_tier(row["budget_amount"]),
+        "director": row["director"],
+        "creative_director": row["creative_director"],
+        "client": row["client"],
+        "created_at": row["created_at"].isoformat(),
+    }
