@@ -1,0 +1,1 @@
+"""Data for the stores: importers of real data, generators of synthetic data."""
