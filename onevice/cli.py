@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         help="apply pending schema migrations to DATABASE_URL",
         description="Apply the PostgreSQL migrations not yet applied; safe to repeat.",
     )
+    seed = commands.add_parser(
+        "seed",
+        help="load the film data into the knowledge graph",
+        description="Import the CC0 film data of bokeh-sampledata into the graph "
+        "(REDIS_URL's FalkorDB). Safe to repeat: nothing is duplicated.",
+    )
+    seed.add_argument("--reset", action="store_true", help="empty the graph first")
+    seed.add_argument(
+        "--if-empty", action="store_true", help="do nothing if the graph holds data"
+    )
     commands.add_parser("settings", help="list the environment variables OneVice reads")
     return parser
 
@@ -82,6 +92,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         applied = asyncio.run(migrate(settings.require_database_url()))
         print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none'}")
+        return 0
+    if args.command == "seed":
+        from onevice.data.seed import seed
+
+        report = asyncio.run(seed(settings, reset=args.reset, if_empty=args.if_empty))
+        if report.films is None:
+            print("the graph already holds data; nothing imported (use --reset)")
+        else:
+            films = report.films
+            print(
+                f"imported {films.films} films: {films.people} people, "
+                f"{films.companies} companies, {films.genres} genres"
+            )
         return 0
     if args.command == "settings":
         width = max(map(len, ENVIRONMENT))

@@ -29,6 +29,7 @@ from typing import IO
 
 from onevice.agents.registry import load_registry
 from onevice.base.settings import Settings
+from onevice.data.seed import seed
 from onevice.identity.tokens import TokenIssuer
 from onevice.services import queue
 from onevice.services.access import ROLES
@@ -155,10 +156,20 @@ class DevStack:
             )
         applied = asyncio.run(migrate(database_url))
         _say(f"schema      {len(applied)} migration(s) applied")
+        self._seed_if_empty(redis_url)
         served = dataclasses.replace(
             settings, database_url=database_url, redis_url=redis_url
         )
         return {**os.environ, **served.to_environ()}
+
+    def _seed_if_empty(self, redis_url: str) -> None:
+        """Load the film data the first time (an empty graph); later runs skip it."""
+        if self.settings.neo4j_uri:
+            return
+        served = dataclasses.replace(self.settings, redis_url=redis_url)
+        report = asyncio.run(seed(served, if_empty=True))
+        if report.films is not None:
+            _say(f"graph       {report.films.films} films imported")
 
     def _start_children(self, env: dict[str, str]) -> None:
         python = sys.executable

@@ -141,7 +141,7 @@ async def import_films(
         count += await _write(graph, batch)
         if progress:
             progress(count)
-    return await _summary(graph, count)
+    return await _summary(graph)
 
 
 async def _write(graph: Graph, films: Sequence[Film]) -> int:
@@ -192,9 +192,12 @@ def _pairs(pairs: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"work": work, "key": name_key(name), "name": name} for work, name in pairs]
 
 
-async def _summary(graph: Graph, films: int) -> ImportSummary:
+async def _summary(graph: Graph) -> ImportSummary:
+    """How many films, people, companies and genres the graph holds now."""
     counts = {}
-    for label in ("Person", "Company", "Genre"):
+    for label in ("Work", "Person", "Company", "Genre"):
         rows = await graph.run(f"MATCH (n:{label}) RETURN count(n) AS n")
         counts[label] = int(rows[0]["n"])
-    return ImportSummary(films, counts["Person"], counts["Company"], counts["Genre"])
+    return ImportSummary(
+        counts["Work"], counts["Person"], counts["Company"], counts["Genre"]
+    )

@@ -1,0 +1,56 @@
+"""`onevice seed`: the film data into an empty graph, once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from onevice import cli
+from onevice.base.settings import Settings
+from onevice.data.movies import movies_db
+from onevice.storage.graph.falkor import FalkorGraph
+from tests.fix_services import Isolate
+
+
+@pytest.fixture(scope="module")
+async def seeded(isolate: Isolate) -> Settings:
+    """A Redis database of its own, seeded once by the CLI (off the event loop)."""
+    settings = await isolate()
+    code = await asyncio.to_thread(seed_cli, settings)
+    assert code == 0
+    return settings
+
+
+def seed_cli(settings: Settings, *args: str) -> int:
+    """Run `onevice seed` with ``settings`` as its environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.to_environ().items():
+            patch.setenv(name, value)
+        return cli.main(["seed", *args])
+
+
+async def test_seed_imports_every_film(seeded: Settings) -> None:
+    """Every distinct film of movies.db is in the graph, with its directors."""
+    with sqlite3.connect(movies_db()) as conn:
+        (distinct,) = conn.execute(
+            "SELECT count(DISTINCT imdbID) FROM omdb WHERE Title IS NOT NULL"
+        ).fetchone()
+    graph = FalkorGraph(seeded.require_redis_url())
+    films = await graph.run("MATCH (w:Work) RETURN count(w) AS n")
+    directed = await graph.run(
+        "MATCH (:Person)-[:DIRECTED]->(w:Work) RETURN count(w) AS n"
+    )
+    await graph.close()
+    assert films[0]["n"] == distinct
+    assert directed[0]["n"] > 15000
+
+
+async def test_seed_if_empty_leaves_a_seeded_graph_alone(
+    seeded: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--if-empty on a graph that holds data imports nothing and says so."""
+    code = await asyncio.to_thread(seed_cli, seeded, "--if-empty")
+    assert code == 0
+    assert "nothing imported" in capsys.readouterr().out
