@@ -15,15 +15,25 @@ from onevice.data.movies import import_films, movies_db, name_key, read_films
 from onevice.services.access import Viewer
 from onevice.storage.graph.falkor import FalkorGraph
 from onevice.storage.graph.films import FilmGraph
+from onevice.storage.graph.neo4j import Neo4jGraph
+from onevice.storage.graph.port import Graph
 
 YEARS = (2000, 2002)
 VIEWER = Viewer(sub="user_films", role="Salesperson", org_id="org")
 
 
-@pytest.fixture(scope="module")
-async def graph(settings: Settings) -> AsyncIterator[FalkorGraph]:
-    """A graph of its own holding the films of 2000-2002."""
-    graph = FalkorGraph(settings.require_redis_url(), f"films_{uuid.uuid4().hex[:6]}")
+@pytest.fixture(scope="module", params=["falkordb", "neo4j"])
+async def graph(
+    request: pytest.FixtureRequest, settings: Settings
+) -> AsyncIterator[Graph]:
+    """A graph of its own on each backend, holding the films of 2000-2002."""
+    graph: Graph
+    if request.param == "neo4j":
+        graph = Neo4jGraph(request.getfixturevalue("neo4j_uri"))
+    else:
+        graph = FalkorGraph(
+            settings.require_redis_url(), f"films_{uuid.uuid4().hex[:6]}"
+        )
     await import_films(graph, read_films(movies_db(), YEARS))
     yield graph
     await graph.run("MATCH (n) DETACH DELETE n")
@@ -48,14 +58,14 @@ def names(field: str | None) -> set[str]:
     }
 
 
-async def test_a_directors_films_match_the_source(graph: FalkorGraph) -> None:
+async def test_a_directors_films_match_the_source(graph: Graph) -> None:
     """Ridley Scott's films of 2000-2002 in the graph are those in movies.db."""
     expected = {row[0] for row in raw_rows() if "Ridley Scott" in names(row[1])}
     found = await FilmGraph(graph).films_directed_by(VIEWER, name_key("Ridley Scott"))
     assert expected and {film["id"] for film in found} == expected
 
 
-async def test_most_frequent_collaborators_match_the_source(graph: FalkorGraph) -> None:
+async def test_most_frequent_collaborators_match_the_source(graph: Graph) -> None:
     """The top collaborators of a prolific actor match a count made from SQLite."""
     person = "Samuel L. Jackson"
     shared: collections.Counter[str] = collections.Counter()
@@ -69,7 +79,7 @@ async def test_most_frequent_collaborators_match_the_source(graph: FalkorGraph) 
     assert {row["name"] for row in found if row["shared"] == top} == expected_top
 
 
-async def test_importing_twice_changes_nothing(graph: FalkorGraph) -> None:
+async def test_importing_twice_changes_nothing(graph: Graph) -> None:
     """A second import of the same films leaves node and edge counts as they were."""
 
     async def counts() -> tuple[int, int]:
