@@ -56,9 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     seed = commands.add_parser(
         "seed",
-        help="load the film data into the knowledge graph",
+        help="load the film data and the company's synthetic projects",
         description="Import the CC0 film data of bokeh-sampledata into the graph "
-        "(REDIS_URL's FalkorDB). Safe to repeat: nothing is duplicated.",
+        "(REDIS_URL's FalkorDB) and generate the company's synthetic projects in "
+        "DATABASE_URL. Safe to repeat: nothing is duplicated.",
     )
     seed.add_argument("--reset", action="store_true", help="empty the graph first")
     seed.add_argument(
@@ -97,14 +98,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from onevice.data.seed import seed
 
         report = asyncio.run(seed(settings, reset=args.reset, if_empty=args.if_empty))
-        if report.films is None:
-            print("the graph already holds data; nothing imported (use --reset)")
+        films = report.films
+        if films is None:
+            print("films: the graph already holds data; nothing imported (use --reset)")
         else:
-            films = report.films
             print(
-                f"imported {films.films} films: {films.people} people, "
+                f"films: {films.films} films, {films.people} people, "
                 f"{films.companies} companies, {films.genres} genres"
             )
+        if report.projects is None:
+            print("projects: none generated (no DATABASE_URL, or they exist)")
+        else:
+            print(f"projects: {report.projects} synthetic projects generated")
         return 0
     if args.command == "settings":
         width = max(map(len, ENVIRONMENT))

@@ -156,20 +156,24 @@ class DevStack:
             )
         applied = asyncio.run(migrate(database_url))
         _say(f"schema      {len(applied)} migration(s) applied")
-        self._seed_if_empty(redis_url)
+        self._seed_if_empty(redis_url, database_url)
         served = dataclasses.replace(
             settings, database_url=database_url, redis_url=redis_url
         )
         return {**os.environ, **served.to_environ()}
 
-    def _seed_if_empty(self, redis_url: str) -> None:
+    def _seed_if_empty(self, redis_url: str, database_url: str) -> None:
         """Load the film data the first time (an empty graph); later runs skip it."""
         if self.settings.neo4j_uri:
             return
-        served = dataclasses.replace(self.settings, redis_url=redis_url)
+        served = dataclasses.replace(
+            self.settings, redis_url=redis_url, database_url=database_url
+        )
         report = asyncio.run(seed(served, if_empty=True))
         if report.films is not None:
             _say(f"graph       {report.films.films} films imported")
+        if report.projects is not None:
+            _say(f"projects    {report.projects} synthetic projects generated")
 
     def _start_children(self, env: dict[str, str]) -> None:
         python = sys.executable

@@ -10,7 +10,10 @@ import pytest
 from onevice import cli
 from onevice.base.settings import Settings
 from onevice.data.movies import movies_db
+from onevice.services.access import DEFAULT_ORG
+from onevice.storage.db import open_pool
 from onevice.storage.graph.falkor import FalkorGraph
+from onevice.storage.projects import ProjectStore
 from tests.fix_services import Isolate
 
 
@@ -54,3 +57,10 @@ async def test_seed_if_empty_leaves_a_seeded_graph_alone(
     code = await asyncio.to_thread(seed_cli, seeded, "--if-empty")
     assert code == 0
     assert "nothing imported" in capsys.readouterr().out
+
+
+async def test_seed_generates_the_company_projects(seeded: Settings) -> None:
+    """The dev organisation gets the 60 synthetic projects, listed by the API."""
+    async with open_pool(seeded.require_database_url()) as pool:
+        count = await ProjectStore(pool).count(DEFAULT_ORG)
+    assert count == 60

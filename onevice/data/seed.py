@@ -1,9 +1,9 @@
 """``onevice seed``: fill the stores with the data the agents reason over.
 
-What it loads today: the real film data (bokeh-sampledata's CC0 movies.db) into
-the knowledge graph. The production company's own synthetic data (clients,
-projects, crew and calendars) is not generated yet; ``seed`` says so rather than
-pretending.
+What it loads: the real film data (bokeh-sampledata's CC0 movies.db) into the
+knowledge graph, and the production company's synthetic projects (see
+``company``) into PostgreSQL for the organisation of the dev tokens. Each part
+is skipped with ``if_empty`` when its store already holds data.
 """
 
 from __future__ import annotations
@@ -14,17 +14,29 @@ import sys
 from tqdm import tqdm
 
 from onevice.base.settings import Settings, SettingsError
+from onevice.data.company import generate
 from onevice.data.movies import ImportSummary, import_films, movies_db, read_films
+from onevice.services.access import DEFAULT_ORG
+from onevice.storage.db import open_pool
 from onevice.storage.graph.falkor import FalkorGraph
 from onevice.storage.graph.port import Graph
+from onevice.storage.projects import ProjectStore
+
+#: Seed of the synthetic company data: the same projects on every machine.
+COMPANY_SEED = 7
+#: The dev users put on projects, as the dev stack's banner tokens name them.
+DEV_ASSIGNED = {
+    "director": "dev_director",
+    "creative_director": "dev_creative_director",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class SeedReport:
-    """What a seed did: skipped (the graph held data) or imported."""
+    """What a seed did; None for a part that was skipped (its store held data)."""
 
-    skipped: bool
     films: ImportSummary | None
+    projects: int | None
 
 
 def open_graph(settings: Settings) -> Graph:
@@ -45,14 +57,47 @@ async def is_empty(graph: Graph) -> bool:
 async def seed(
     settings: Settings, *, reset: bool = False, if_empty: bool = False
 ) -> SeedReport:
-    """Import the film data; with ``reset`` clear the graph first."""
+    """Load the film data and the company's projects; ``reset`` replaces them."""
+    films = await seed_films(settings, reset=reset, if_empty=if_empty)
+    projects = None
+    if settings.database_url:
+        projects = await seed_company(settings, reset=reset, if_empty=if_empty)
+    return SeedReport(films=films, projects=projects)
+
+
+async def seed_company(
+    settings: Settings, *, reset: bool, if_empty: bool
+) -> int | None:
+    """The synthetic projects of the dev organisation, in PostgreSQL."""
+    pool = open_pool(settings.require_database_url())
+    await pool.open()
+    try:
+        store = ProjectStore(pool)
+        if reset:
+            await store.delete_all(DEFAULT_ORG)
+        elif if_empty and await store.count(DEFAULT_ORG):
+            return None
+        company = generate(seed=COMPANY_SEED, org_id=DEFAULT_ORG, assigned=DEV_ASSIGNED)
+        for project in tqdm(
+            company.projects, desc="projects", file=sys.stderr, leave=False
+        ):
+            await store.create(project)
+        return len(company.projects)
+    finally:
+        await pool.close()
+
+
+async def seed_films(
+    settings: Settings, *, reset: bool, if_empty: bool
+) -> ImportSummary | None:
+    """The film data in the graph."""
     path = movies_db()  # a clear error before anything is touched
     graph = open_graph(settings)
     try:
         if reset:
             await graph.run("MATCH (n) DETACH DELETE n")
         elif if_empty and not await is_empty(graph):
-            return SeedReport(skipped=True, films=None)
+            return None
         films = list(read_films(path))
         with tqdm(
             total=len(films), desc="films", unit="film", file=sys.stderr, leave=False
@@ -61,7 +106,6 @@ async def seed(
             def advance(done: int) -> None:
                 bar.update(done - bar.n)
 
-            summary = await import_films(graph, films, progress=advance)
-        return SeedReport(skipped=False, films=summary)
+            return await import_films(graph, films, progress=advance)
     finally:
         await graph.close()

@@ -23,13 +23,13 @@ from onevice.base.settings import Settings
 from onevice.identity.keys import KeyringFile
 from onevice.identity.remote_keys import RemoteKeySet
 from onevice.services.access import (
+    DEFAULT_ORG,
     ROLE_PERMISSIONS,
     ROLE_SENSITIVITY_LEVEL,
     ROLES,
     Viewer,
 )
 
-DEFAULT_ORG: Final = "org_onevice_dev"
 DEFAULT_TTL_SECONDS: Final = 3600
 ALGORITHMS: Final = ["RS256"]
 _LEEWAY_SECONDS: Final = 30

@@ -12,6 +12,9 @@ from typing import Any, Final
 
 ROLES: Final = ("Leadership", "Director", "Salesperson", "Creative Director")
 
+#: The organisation of the local issuer's tokens (and of the dev stack's data).
+DEFAULT_ORG: Final = "org_onevice_dev"
+
 #: Permissions a role carries when the token issuer does not list them.
 ROLE_PERMISSIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "Leadership": ("read:all", "write:projects", "admin:users"),

@@ -63,6 +63,8 @@ class NewProject:
     team: Sequence[tuple[str, str, str | None]] = ()
     #: dicts with id, category, title, summary, content
     documents: Sequence[Mapping[str, str]] = ()
+    #: "company", or what generated the record (synthetic data says so)
+    source: str = "company"
 
 
 class ProjectStore:
@@ -111,6 +113,7 @@ class ProjectStore:
             "timeline": project["timeline"],
             "documents": [doc for doc in visible if doc is not None],
             "union_status": project["union_status"],
+            "source": project["source"],
         }
 
     async def list(
@@ -163,13 +166,27 @@ class ProjectStore:
         total = int(rows[0]["total"]) if rows else 0
         return [_list_item(row) for row in rows], total
 
+    async def count(self, org_id: str) -> int:
+        """How many projects the organisation has."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT count(*) AS n FROM projects WHERE org_id = %s", (org_id,)
+            )
+            row = await cursor.fetchone()
+        return int(row["n"]) if row else 0
+
+    async def delete_all(self, org_id: str) -> None:
+        """Remove the organisation's projects, teams and documents."""
+        async with self.pool.connection() as conn:
+            await conn.execute("DELETE FROM projects WHERE org_id = %s", (org_id,))
+
     async def create(self, project: NewProject) -> None:
         """Store a project with its team and documents, in one transaction."""
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO projects (id, org_id, name, type, status, client,"
-                " union_status, budget_amount, budget_approved, budget_lines, timeline)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " union_status, budget_amount, budget_approved, budget_lines, timeline,"
+                " source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     project.id,
                     project.org_id,
@@ -182,6 +199,7 @@ class ProjectStore:
                     project.budget_approved,
                     Jsonb(dict(project.budget_lines)),
                     Jsonb(dict(project.timeline)),
+                    project.source,
                 ),
             )
             for position, name, user_id in project.team:

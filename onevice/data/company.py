@@ -1,0 +1,185 @@
+"""The production company's own data, synthetic and labelled so.
+
+OneVice needs a company to answer for: clients (brands and record labels),
+artists, and projects (music videos and commercials) with budgets, status,
+dates, teams, union status and documents in each sensitivity category. No such
+data is public, so it is generated, deterministically from a seed so that tests
+know the answers, and every record says ``source = "synthetic (seed N)"``.
+
+Not generated yet: crew with union membership, day rates and availability
+calendars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+from collections.abc import Mapping
+from typing import Final
+
+from onevice.services.policy import CATEGORIES, budget_tier
+from onevice.storage.projects import (
+    ACTIVE_STATUSES,
+    COMPLETED_STATUSES,
+    NewProject,
+)
+
+BRANDS: Final = (
+    "Northwind Athletics",
+    "Blue Harbor Beverages",
+    "Vela Motors",
+    "Kestrel Mobile",
+    "Solstice Skincare",
+    "Ironbark Outdoor",
+    "Lumen Audio",
+    "Cobalt Air",
+)
+LABELS: Final = (
+    "Atlas Records",
+    "Meridian Music",
+    "Halcyon Sound",
+    "Redline Recordings",
+)
+ARTISTS: Final = (
+    "Juno Vale",
+    "Kai Mercer",
+    "Lila Stone",
+    "Orion Blake",
+    "Sable Quinn",
+    "Theo Marsh",
+    "Wren Castillo",
+    "Zara Holt",
+)
+GENRES: Final = ("Hip-hop", "R&B", "Pop", "Rock", "Electronic", "Country")
+FIRST: Final = ("Ana", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Ines", "Jon", "Kim")
+LAST: Final = (
+    "Reyes",
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Tanaka",
+    "Adeyemi",
+    "Kowalski",
+)
+CAMPAIGNS: Final = ("Summer Launch", "Holiday Spot", "Brand Film", "Product Reveal")
+SONGS: Final = ("Night Drive", "Glass House", "Low Tide", "Northern Lights", "Fever")
+POSITIONS: Final = ("director", "creative_director", "producer")
+
+
+@dataclasses.dataclass(frozen=True)
+class Company:
+    """What the generator made."""
+
+    projects: tuple[NewProject, ...]
+
+
+def generate(
+    *,
+    seed: int,
+    org_id: str,
+    count: int = 60,
+    assigned: Mapping[str, str] | None = None,
+) -> Company:
+    """``count`` projects for ``org_id``, the same for the same ``seed``.
+
+    ``assigned`` maps a team position to a user id that is put on every third
+    project in that position, so that a role's "assigned" access can be seen.
+    """
+    rng = random.Random(seed)
+    people = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(24)]
+    start = dt.date(2023, 1, 9)
+    projects = tuple(
+        _project(rng, seed, org_id, number, people, start, assigned or {})
+        for number in range(1, count + 1)
+    )
+    return Company(projects)
+
+
+def _project(
+    rng: random.Random,
+    seed: int,
+    org_id: str,
+    number: int,
+    people: list[str],
+    start: dt.date,
+    assigned: Mapping[str, str],
+) -> NewProject:
+    music_video = rng.random() < 0.55
+    if music_video:
+        artist, client = rng.choice(ARTISTS), rng.choice(LABELS)
+        name = f"{artist} - {rng.choice(SONGS)}"
+        amount = rng.randrange(30_000, 600_000, 500)
+    else:
+        client = rng.choice(BRANDS)
+        name = f"{client} {rng.choice(CAMPAIGNS)}"
+        amount = rng.randrange(150_000, 3_000_000, 1_000)
+    pitched = start + dt.timedelta(days=7 * number + rng.randrange(7))
+    shoot_days = rng.randrange(1, 6)
+    status = rng.choice((*ACTIVE_STATUSES, *COMPLETED_STATUSES, *COMPLETED_STATUSES))
+    team = [
+        (
+            position,
+            rng.choice(people),
+            assigned.get(position) if number % 3 == 0 else None,
+        )
+        for position in POSITIONS
+    ]
+    project_id = f"proj_s{seed}_{number:03d}"
+    return NewProject(
+        id=project_id,
+        org_id=org_id,
+        name=name,
+        type="Music Video" if music_video else "Commercial",
+        status=status,
+        client=client,
+        union_status=rng.choice(("Union", "Union", "Non-union")),
+        budget_amount=amount,
+        budget_approved=status != "Pitching",
+        budget_lines=_lines(rng, amount),
+        timeline={
+            "pitched": pitched.isoformat(),
+            "shoot_start": (pitched + dt.timedelta(days=30)).isoformat(),
+            "shoot_days": shoot_days,
+            "delivery": (pitched + dt.timedelta(days=60 + 7 * shoot_days)).isoformat(),
+            "genre": rng.choice(GENRES) if music_video else None,
+        },
+        team=team,
+        documents=[
+            _document(project_id, category, name, amount) for category in CATEGORIES
+        ],
+        source=f"synthetic (seed {seed})",
+    )
+
+
+def _lines(rng: random.Random, amount: int) -> dict[str, int]:
+    """Above-line, below-line, post and contingency, summing to ``amount``."""
+    contingency = amount // 10
+    post = int(amount * rng.uniform(0.12, 0.2))
+    above = int((amount - contingency - post) * rng.uniform(0.35, 0.5))
+    below = amount - contingency - post - above
+    return {
+        "above_line": above,
+        "below_line": below,
+        "post_production": post,
+        "contingency": contingency,
+    }
+
+
+def _document(project_id: str, category: str, name: str, amount: int) -> dict[str, str]:
+    kind = category.split("_", 1)[1].replace("_", " ")
+    contents = {
+        "1_budgets": f"Approved budget {amount} USD; tier {budget_tier(amount)}.",
+        "2_contracts": f"Production agreement for {name}: fee {amount} USD, "
+        "payment 50/50, usage two years worldwide.",
+        "3_internal_strategy": f"Bid at {amount} USD; margin target 18%.",
+    }
+    return {
+        "id": f"{project_id}_{category[0]}",
+        "category": category,
+        "title": f"{name}: {kind}",
+        "summary": f"The {kind} of {name} (synthetic).",
+        "content": contents.get(
+            category, f"The {kind} of {name}, shared with the crew."
+        ),
+    }
