@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from onevice.data.company import generate
 from onevice.services.policy import CATEGORIES
 from onevice.storage.projects import ACTIVE_STATUSES, COMPLETED_STATUSES
@@ -43,3 +45,34 @@ def test_assigned_users_are_on_every_third_project() -> None:
     projects = generate(seed=7, org_id="o", assigned={"director": "u1"}).projects
     on = [p for p in projects if ("director", p.team[0][1], "u1") in p.team]
     assert len(on) == len(projects) // 3
+
+
+def test_talent_belongs_to_the_union_of_its_trade() -> None:
+    """Directors are DGA, crew IATSE, performers SAG-AFTRA; producers non-union."""
+    unions = {p.role: p.union_membership for p in generate(seed=7, org_id="o").talent}
+    assert unions["Director"] == "DGA"
+    assert unions["Gaffer"] == unions["Editor"] == "IATSE"
+    assert unions["Performer"] == "SAG-AFTRA"
+    assert unions["Producer"] is None
+
+
+def test_bookings_are_ordered_and_inside_the_window() -> None:
+    """Bookings fall in the 120 days from today and do not overlap."""
+    today = dt.date(2026, 12, 1)
+    for person in generate(seed=7, org_id="o", today=today).talent:
+        for (_, end), (next_start, _) in zip(
+            person.bookings, person.bookings[1:], strict=False
+        ):
+            assert end < next_start
+        for start, end in person.bookings:
+            assert today <= start <= end < today + dt.timedelta(days=120)
+
+
+def test_project_teams_come_from_the_talent() -> None:
+    """Every project's director is one of the generated directors."""
+    company = generate(seed=7, org_id="o")
+    directors = {p.name for p in company.talent if p.role == "Director"}
+    chosen = {
+        name for p in company.projects for pos, name, _ in p.team if pos == "director"
+    }
+    assert chosen <= directors

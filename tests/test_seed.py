@@ -64,3 +64,17 @@ async def test_seed_generates_the_company_projects(seeded: Settings) -> None:
     async with open_pool(seeded.require_database_url()) as pool:
         count = await ProjectStore(pool).count(DEFAULT_ORG)
     assert count == 60
+
+
+async def test_seed_stores_the_talent_with_bookings(seeded: Settings) -> None:
+    """The 40 synthetic people are stored, some with bookings."""
+    async with (
+        open_pool(seeded.require_database_url()) as pool,
+        pool.connection() as conn,
+    ):
+        cursor = await conn.execute(
+            "SELECT (SELECT count(*) FROM talent) AS people,"
+            " (SELECT count(*) FROM talent_bookings) AS bookings"
+        )
+        row = await cursor.fetchone()
+    assert row is not None and row["people"] == 40 and row["bookings"] > 0

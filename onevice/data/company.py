@@ -6,8 +6,10 @@ dates, teams, union status and documents in each sensitivity category. No such
 data is public, so it is generated, deterministically from a seed so that tests
 know the answers, and every record says ``source = "synthetic (seed N)"``.
 
-Not generated yet: crew with union membership, day rates and availability
-calendars.
+It also makes the people the company hires: directors (DGA), crew (IATSE),
+performers (SAG-AFTRA) and non-union producers and creative directors, with
+their specialisations, day rates (synthetic, not union minimums) and the days
+they are already booked, over the 120 days from the ``today`` it is given.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from onevice.storage.projects import (
     COMPLETED_STATUSES,
     NewProject,
 )
+from onevice.storage.talent import NewTalent
 
 BRANDS: Final = (
     "Northwind Athletics",
@@ -65,6 +68,30 @@ LAST: Final = (
 CAMPAIGNS: Final = ("Summer Launch", "Holiday Spot", "Brand Film", "Product Reveal")
 SONGS: Final = ("Night Drive", "Glass House", "Low Tide", "Northern Lights", "Fever")
 POSITIONS: Final = ("director", "creative_director", "producer")
+SPECIALIZATIONS: Final = (
+    "Music Video",
+    "Commercial",
+    "Narrative",
+    "Fashion",
+    "Automotive",
+    "Sports",
+)
+#: role: (union, day rate range in dollars, how many)
+TALENT_ROLES: Final = {
+    "Director": ("DGA", (4_000, 20_000), 10),
+    "Director of Photography": ("IATSE", (1_500, 4_500), 6),
+    "Editor": ("IATSE", (800, 2_000), 5),
+    "Gaffer": ("IATSE", (700, 1_400), 5),
+    "Performer": ("SAG-AFTRA", (900, 3_000), 6),
+    "Producer": (None, (1_000, 3_500), 4),
+    "Creative Director": (None, (1_500, 4_000), 4),
+}
+#: Team positions filled from these talent roles.
+POSITION_ROLES: Final = {
+    "director": "Director",
+    "creative_director": "Creative Director",
+    "producer": "Producer",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +99,7 @@ class Company:
     """What the generator made."""
 
     projects: tuple[NewProject, ...]
+    talent: tuple[NewTalent, ...]
 
 
 def generate(
@@ -80,20 +108,71 @@ def generate(
     org_id: str,
     count: int = 60,
     assigned: Mapping[str, str] | None = None,
+    today: dt.date = dt.date(2026, 12, 1),
 ) -> Company:
-    """``count`` projects for ``org_id``, the same for the same ``seed``.
+    """``count`` projects and the talent of ``org_id``, the same for the same seed.
 
     ``assigned`` maps a team position to a user id that is put on every third
     project in that position, so that a role's "assigned" access can be seen.
     """
     rng = random.Random(seed)
-    people = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(24)]
+    talent = _talent(rng, seed, org_id, today)
+    by_role: dict[str, list[str]] = {}
+    for person in talent:
+        by_role.setdefault(person.role, []).append(person.name)
     start = dt.date(2023, 1, 9)
     projects = tuple(
-        _project(rng, seed, org_id, number, people, start, assigned or {})
+        _project(rng, seed, org_id, number, by_role, start, assigned or {})
         for number in range(1, count + 1)
     )
-    return Company(projects)
+    return Company(projects, talent)
+
+
+def _talent(
+    rng: random.Random, seed: int, org_id: str, today: dt.date
+) -> tuple[NewTalent, ...]:
+    people: list[NewTalent] = []
+    names: set[str] = set()
+    for role, (union, (low, high), how_many) in TALENT_ROLES.items():
+        for _ in range(how_many):
+            name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            while name in names:
+                name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            names.add(name)
+            rate = rng.randrange(low, high, 50)
+            budget = (rate * 5, rate * 60) if role == "Director" else (None, None)
+            people.append(
+                NewTalent(
+                    id=f"talent_s{seed}_{len(people) + 1:03d}",
+                    org_id=org_id,
+                    name=name,
+                    role=role,
+                    union_membership=union,
+                    specializations=tuple(sorted(rng.sample(SPECIALIZATIONS, 2))),
+                    day_rate=rate,
+                    budget_min=budget[0],
+                    budget_max=budget[1],
+                    bookings=_bookings(rng, today),
+                    source=f"synthetic (seed {seed})",
+                )
+            )
+    return tuple(people)
+
+
+def _bookings(
+    rng: random.Random, today: dt.date
+) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Up to three non-overlapping bookings in the 120 days from ``today``."""
+    bookings = []
+    day = rng.randrange(0, 20)
+    for _ in range(rng.randrange(0, 4)):
+        length = rng.randrange(1, 8)
+        if day + length > 120:
+            break
+        starts = today + dt.timedelta(days=day)
+        bookings.append((starts, starts + dt.timedelta(days=length - 1)))
+        day += length + rng.randrange(5, 30)
+    return tuple(bookings)
 
 
 def _project(
@@ -101,7 +180,7 @@ def _project(
     seed: int,
     org_id: str,
     number: int,
-    people: list[str],
+    by_role: Mapping[str, list[str]],
     start: dt.date,
     assigned: Mapping[str, str],
 ) -> NewProject:
@@ -120,7 +199,7 @@ def _project(
     team = [
         (
             position,
-            rng.choice(people),
+            rng.choice(by_role[POSITION_ROLES[position]]),
             assigned.get(position) if number % 3 == 0 else None,
         )
         for position in POSITIONS

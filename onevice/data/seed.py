@@ -9,6 +9,7 @@ is skipped with ``if_empty`` when its store already holds data.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sys
 
 from tqdm import tqdm
@@ -21,6 +22,7 @@ from onevice.storage.db import open_pool
 from onevice.storage.graph.falkor import FalkorGraph
 from onevice.storage.graph.port import Graph
 from onevice.storage.projects import ProjectStore
+from onevice.storage.talent import TalentStore
 
 #: Seed of the synthetic company data: the same projects on every machine.
 COMPANY_SEED = 7
@@ -72,12 +74,20 @@ async def seed_company(
     pool = open_pool(settings.require_database_url())
     await pool.open()
     try:
-        store = ProjectStore(pool)
+        store, talent = ProjectStore(pool), TalentStore(pool)
         if reset:
             await store.delete_all(DEFAULT_ORG)
+            await talent.delete_all(DEFAULT_ORG)
         elif if_empty and await store.count(DEFAULT_ORG):
             return None
-        company = generate(seed=COMPANY_SEED, org_id=DEFAULT_ORG, assigned=DEV_ASSIGNED)
+        company = generate(
+            seed=COMPANY_SEED,
+            org_id=DEFAULT_ORG,
+            assigned=DEV_ASSIGNED,
+            today=dt.date.today(),
+        )
+        for person in company.talent:
+            await talent.create(person)
         for project in tqdm(
             company.projects, desc="projects", file=sys.stderr, leave=False
         ):
