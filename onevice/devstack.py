@@ -164,8 +164,6 @@ class DevStack:
 
     def _seed_if_empty(self, redis_url: str, database_url: str) -> None:
         """Load the film data the first time (an empty graph); later runs skip it."""
-        if self.settings.neo4j_uri:
-            return
         served = dataclasses.replace(
             self.settings, redis_url=redis_url, database_url=database_url
         )

@@ -78,3 +78,19 @@ async def test_seed_stores_the_talent_with_bookings(seeded: Settings) -> None:
         )
         row = await cursor.fetchone()
     assert row is not None and row["people"] == 40 and row["bookings"] > 0
+
+
+async def test_seed_mirrors_the_company_into_the_graph(seeded: Settings) -> None:
+    """Projects, clients and teams are in the graph, with tiers and no amounts."""
+    graph = FalkorGraph(seeded.require_redis_url())
+    projects = await graph.run(
+        "MATCH (p:Project)-[:FOR_CLIENT]->(:Client) RETURN count(p) AS n,"
+        " collect(p.budget_amount) AS amounts, collect(p.budget_tier) AS tiers"
+    )
+    worked_on = await graph.run(
+        "MATCH (:Talent)-[w:WORKED_ON]->(:Project) RETURN count(w) AS n"
+    )
+    await graph.close()
+    assert projects[0]["n"] == 60
+    assert projects[0]["amounts"] == [] and len(projects[0]["tiers"]) == 60
+    assert worked_on[0]["n"] == 180

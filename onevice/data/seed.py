@@ -14,12 +14,14 @@ import sys
 
 from tqdm import tqdm
 
-from onevice.base.settings import Settings, SettingsError
-from onevice.data.company import generate
+from onevice.base.settings import Settings
+from onevice.data.company import Company, generate
+from onevice.data.mirror import mirror_company
 from onevice.data.movies import ImportSummary, import_films, movies_db, read_films
 from onevice.services.access import DEFAULT_ORG
 from onevice.storage.db import open_pool
 from onevice.storage.graph.falkor import FalkorGraph
+from onevice.storage.graph.neo4j import Neo4jGraph
 from onevice.storage.graph.port import Graph
 from onevice.storage.projects import ProjectStore
 from onevice.storage.talent import TalentStore
@@ -44,9 +46,10 @@ class SeedReport:
 def open_graph(settings: Settings) -> Graph:
     """The configured graph backend."""
     if settings.neo4j_uri:
-        raise SettingsError(
-            "seeding a Neo4j graph is not supported yet; unset NEO4J_URI to seed "
-            "the embedded FalkorDB graph"
+        return Neo4jGraph(
+            settings.neo4j_uri,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password,
         )
     return FalkorGraph(settings.require_redis_url())
 
@@ -67,10 +70,23 @@ async def seed(
     return SeedReport(films=films, projects=projects)
 
 
+def company() -> Company:
+    """The synthetic company every seed generates."""
+    return generate(
+        seed=COMPANY_SEED,
+        org_id=DEFAULT_ORG,
+        assigned=DEV_ASSIGNED,
+        today=dt.date.today(),
+    )
+
+
 async def seed_company(
     settings: Settings, *, reset: bool, if_empty: bool
 ) -> int | None:
-    """The synthetic projects of the dev organisation, in PostgreSQL."""
+    """The synthetic projects and talent of the dev organisation.
+
+    Stored in PostgreSQL (the system of record) and mirrored into the graph.
+    """
     pool = open_pool(settings.require_database_url())
     await pool.open()
     try:
@@ -80,21 +96,21 @@ async def seed_company(
             await talent.delete_all(DEFAULT_ORG)
         elif if_empty and await store.count(DEFAULT_ORG):
             return None
-        company = generate(
-            seed=COMPANY_SEED,
-            org_id=DEFAULT_ORG,
-            assigned=DEV_ASSIGNED,
-            today=dt.date.today(),
-        )
-        for person in company.talent:
+        made = company()
+        for person in made.talent:
             await talent.create(person)
         for project in tqdm(
-            company.projects, desc="projects", file=sys.stderr, leave=False
+            made.projects, desc="projects", file=sys.stderr, leave=False
         ):
             await store.create(project)
-        return len(company.projects)
     finally:
         await pool.close()
+    graph = open_graph(settings)
+    try:
+        await mirror_company(graph, made)
+    finally:
+        await graph.close()
+    return len(made.projects)
 
 
 async def seed_films(

@@ -18,6 +18,9 @@ INDEXES: Final = (
     ("Work", "id"),
     ("Company", "key"),
     ("Genre", "name"),
+    ("Project", "id"),
+    ("Client", "key"),
+    ("Talent", "id"),
 )
 
 
