@@ -76,3 +76,12 @@ def test_project_teams_come_from_the_talent() -> None:
         name for p in company.projects for pos, name, _ in p.team if pos == "director"
     }
     assert chosen <= directors
+
+
+def test_a_music_video_is_commissioned_by_its_artists_label() -> None:
+    """Each music video names its artist, and its client is that artist's label."""
+    company = generate(seed=7, org_id="o")
+    labels = {artist.name: artist.label for artist in company.artists}
+    videos = [p for p in company.projects if p.type == "Music Video"]
+    assert videos
+    assert all(p.artist and p.client == labels[p.artist] for p in videos)

@@ -94,3 +94,28 @@ async def test_seed_mirrors_the_company_into_the_graph(seeded: Settings) -> None
     assert projects[0]["n"] == 60
     assert projects[0]["amounts"] == [] and len(projects[0]["tiers"]) == 60
     assert worked_on[0]["n"] == 180
+
+
+async def test_seed_signs_artists_to_labels_in_the_graph(seeded: Settings) -> None:
+    """Artists are in PostgreSQL and in the graph, signed to labels, on their videos."""
+    async with (
+        open_pool(seeded.require_database_url()) as pool,
+        pool.connection() as conn,
+    ):
+        cursor = await conn.execute(
+            "SELECT (SELECT count(*) FROM artists) AS artists,"
+            " (SELECT count(*) FROM projects WHERE type = 'Music Video') AS videos"
+        )
+        stored = await cursor.fetchone()
+    graph = FalkorGraph(seeded.require_redis_url())
+    signed = await graph.run(
+        "MATCH (:Artist)-[:SIGNED_TO]->(c:Client) WHERE c.kind = 'label'"
+        " RETURN count(c) AS n"
+    )
+    featured = await graph.run(
+        "MATCH (:Artist)-[f:FEATURED_IN]->(:Project) RETURN count(f) AS n"
+    )
+    await graph.close()
+    assert stored is not None and stored["artists"] == 8
+    assert signed[0]["n"] == 8
+    assert featured[0]["n"] == stored["videos"]

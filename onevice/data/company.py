@@ -95,11 +95,29 @@ POSITION_ROLES: Final = {
 
 
 @dataclasses.dataclass(frozen=True)
+class Artist:
+    """A recording artist and the label they are signed to."""
+
+    id: str
+    name: str
+    label: str
+    genre: str
+
+
+#: Who is signed where: every artist to one label, the same on every run.
+ARTIST_ROSTER: Final = tuple(
+    Artist(f"artist_{n:02d}", name, LABELS[n % len(LABELS)], GENRES[n % len(GENRES)])
+    for n, name in enumerate(ARTISTS, start=1)
+)
+
+
+@dataclasses.dataclass(frozen=True)
 class Company:
     """What the generator made."""
 
     projects: tuple[NewProject, ...]
     talent: tuple[NewTalent, ...]
+    artists: tuple[Artist, ...] = ARTIST_ROSTER
 
 
 def generate(
@@ -185,9 +203,11 @@ def _project(
     assigned: Mapping[str, str],
 ) -> NewProject:
     music_video = rng.random() < 0.55
+    artist: Artist | None = None
     if music_video:
-        artist, client = rng.choice(ARTISTS), rng.choice(LABELS)
-        name = f"{artist} - {rng.choice(SONGS)}"
+        artist = rng.choice(ARTIST_ROSTER)
+        client = artist.label  # the label commissions its artist's video
+        name = f"{artist.name} - {rng.choice(SONGS)}"
         amount = rng.randrange(30_000, 600_000, 500)
     else:
         client = rng.choice(BRANDS)
@@ -221,13 +241,14 @@ def _project(
             "shoot_start": (pitched + dt.timedelta(days=30)).isoformat(),
             "shoot_days": shoot_days,
             "delivery": (pitched + dt.timedelta(days=60 + 7 * shoot_days)).isoformat(),
-            "genre": rng.choice(GENRES) if music_video else None,
+            "genre": artist.genre if artist else None,
         },
         team=team,
         documents=[
             _document(project_id, category, name, amount) for category in CATEGORIES
         ],
         source=f"synthetic (seed {seed})",
+        artist=artist.name if artist else None,
     )
 
 

@@ -73,6 +73,35 @@ async def mirror_company(graph: Graph, company: Company) -> None:
             ]
         },
     )
+    await graph.run(
+        "UNWIND $artists AS a MERGE (n:Artist {key: a.key})"
+        " SET n.name = a.name, n.genre = a.genre"
+        " MERGE (c:Client {key: a.label_key}) ON CREATE SET c.name = a.label,"
+        " c.kind = 'label' MERGE (n)-[:SIGNED_TO]->(c)",
+        {
+            "artists": [
+                {
+                    "key": name_key(a.name),
+                    "name": a.name,
+                    "genre": a.genre,
+                    "label": a.label,
+                    "label_key": name_key(a.label),
+                }
+                for a in company.artists
+            ]
+        },
+    )
+    await graph.run(
+        "UNWIND $links AS l MATCH (n:Project {id: l.project})"
+        " MATCH (a:Artist {key: l.key}) MERGE (a)-[:FEATURED_IN]->(n)",
+        {
+            "links": [
+                {"project": p.id, "key": name_key(p.artist)}
+                for p in company.projects
+                if p.artist
+            ]
+        },
+    )
     ids = {t.name: t.id for t in company.talent}
     await graph.run(
         "UNWIND $links AS l MATCH (n:Project {id: l.project})"

@@ -19,7 +19,7 @@ from onevice.data.company import Company, generate
 from onevice.data.mirror import mirror_company
 from onevice.data.movies import ImportSummary, import_films, movies_db, read_films
 from onevice.services.access import DEFAULT_ORG
-from onevice.storage.db import open_pool
+from onevice.storage.db import Pool, open_pool
 from onevice.storage.graph.falkor import FalkorGraph
 from onevice.storage.graph.neo4j import Neo4jGraph
 from onevice.storage.graph.port import Graph
@@ -94,9 +94,14 @@ async def seed_company(
         if reset:
             await store.delete_all(DEFAULT_ORG)
             await talent.delete_all(DEFAULT_ORG)
+            async with pool.connection() as conn:
+                await conn.execute(
+                    "DELETE FROM artists WHERE org_id = %s", (DEFAULT_ORG,)
+                )
         elif if_empty and await store.count(DEFAULT_ORG):
             return None
         made = company()
+        await store_artists(pool, made)
         for person in made.talent:
             await talent.create(person)
         for project in tqdm(
@@ -111,6 +116,24 @@ async def seed_company(
     finally:
         await graph.close()
     return len(made.projects)
+
+
+async def store_artists(pool: Pool, made: Company) -> None:
+    """The artists and their labels, in PostgreSQL."""
+    async with pool.connection() as conn, conn.transaction():
+        for artist in made.artists:
+            await conn.execute(
+                "INSERT INTO artists (id, org_id, name, label, genre, source)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    artist.id,
+                    DEFAULT_ORG,
+                    artist.name,
+                    artist.label,
+                    artist.genre,
+                    f"synthetic (seed {COMPANY_SEED})",
+                ),
+            )
 
 
 async def seed_films(

@@ -65,6 +65,8 @@ class NewProject:
     documents: Sequence[Mapping[str, str]] = ()
     #: "company", or what generated the record (synthetic data says so)
     source: str = "company"
+    #: The artist of a music video
+    artist: str | None = None
 
 
 class ProjectStore:
@@ -108,6 +110,7 @@ class ProjectStore:
             "type": project["type"],
             "status": project["status"],
             "client": project["client"],
+            "artist": project["artist"],
             "budget": view_budget(viewer, budget, assigned=assigned),
             "team": {member["position"]: member["name"] for member in team},
             "timeline": project["timeline"],
@@ -186,7 +189,8 @@ class ProjectStore:
             await conn.execute(
                 "INSERT INTO projects (id, org_id, name, type, status, client,"
                 " union_status, budget_amount, budget_approved, budget_lines, timeline,"
-                " source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " source, artist)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     project.id,
                     project.org_id,
@@ -200,6 +204,7 @@ class ProjectStore:
                     Jsonb(dict(project.budget_lines)),
                     Jsonb(dict(project.timeline)),
                     project.source,
+                    project.artist,
                 ),
             )
             for position, name, user_id in project.team:

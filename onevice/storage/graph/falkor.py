@@ -21,6 +21,7 @@ INDEXES: Final = (
     ("Project", "id"),
     ("Client", "key"),
     ("Talent", "id"),
+    ("Artist", "key"),
 )
 
 
