@@ -16,7 +16,7 @@ from onevice.services.access import Viewer
 from onevice.storage.graph.falkor import FalkorGraph
 from onevice.storage.graph.films import FilmGraph
 from onevice.storage.graph.neo4j import Neo4jGraph
-from onevice.storage.graph.port import Graph
+from onevice.storage.graph.port import Graph, GraphError
 
 YEARS = (2000, 2002)
 VIEWER = Viewer(sub="user_films", role="Salesperson", org_id="org")
@@ -97,3 +97,10 @@ def test_names_are_normalised_and_deduplicated() -> None:
     assert name_key("Cristián  de la Fuente") == name_key("cristian de la fuente")
     film = next(read_films(movies_db(), (2003, 2003)))
     assert all("(" not in writer for writer in film.writers)
+
+
+async def test_identifying_properties_are_unique(graph: Graph) -> None:
+    """Creating a second film with an existing id is refused by the database."""
+    existing = (await graph.run("MATCH (w:Work) RETURN w.id AS id LIMIT 1"))[0]["id"]
+    with pytest.raises(GraphError):
+        await graph.run("CREATE (:Work {id: $id})", {"id": existing})

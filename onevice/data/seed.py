@@ -15,7 +15,7 @@ import sys
 from tqdm import tqdm
 
 from onevice.base.settings import Settings
-from onevice.data.company import Company, generate
+from onevice.data.company import BRANDS, LABELS, Company, generate
 from onevice.data.mirror import mirror_company
 from onevice.data.movies import ImportSummary, import_films, movies_db, read_films
 from onevice.services.access import DEFAULT_ORG
@@ -95,9 +95,11 @@ async def seed_company(
             await store.delete_all(DEFAULT_ORG)
             await talent.delete_all(DEFAULT_ORG)
             async with pool.connection() as conn:
-                await conn.execute(
-                    "DELETE FROM artists WHERE org_id = %s", (DEFAULT_ORG,)
-                )
+                for table in ("artists", "clients"):
+                    await conn.execute(
+                        f"DELETE FROM {table} WHERE org_id = %s",  # noqa: S608
+                        (DEFAULT_ORG,),
+                    )
         elif if_empty and await store.count(DEFAULT_ORG):
             return None
         made = company()
@@ -119,8 +121,18 @@ async def seed_company(
 
 
 async def store_artists(pool: Pool, made: Company) -> None:
-    """The artists and their labels, in PostgreSQL."""
+    """The clients (brands and labels) and the artists signed to the labels."""
+    source = f"synthetic (seed {COMPANY_SEED})"
     async with pool.connection() as conn, conn.transaction():
+        for number, (name, kind) in enumerate(
+            [(brand, "brand") for brand in BRANDS] + [(lab, "label") for lab in LABELS],
+            start=1,
+        ):
+            await conn.execute(
+                "INSERT INTO clients (id, org_id, name, kind, source)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (f"client_{number:02d}", DEFAULT_ORG, name, kind, source),
+            )
         for artist in made.artists:
             await conn.execute(
                 "INSERT INTO artists (id, org_id, name, label, genre, source)"
@@ -131,7 +143,7 @@ async def store_artists(pool: Pool, made: Company) -> None:
                     artist.name,
                     artist.label,
                     artist.genre,
-                    f"synthetic (seed {COMPANY_SEED})",
+                    source,
                 ),
             )
 

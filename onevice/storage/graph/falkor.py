@@ -12,7 +12,7 @@ from onevice.storage.graph.port import GraphError, Row
 
 GRAPH_NAME: Final = "onevice"
 
-#: (label, property) pairs that get an exact-match index.
+#: (label, property) pairs that identify a node: indexed and unique.
 INDEXES: Final = (
     ("Person", "key"),
     ("Work", "id"),
@@ -48,6 +48,7 @@ class FalkorGraph:
         return [dict(zip(columns, row, strict=True)) for row in result.result_set]
 
     async def ensure_indexes(self) -> None:
+        """An exact-match index and a unique constraint per identifying property."""
         for label, prop in INDEXES:
             try:
                 await self._graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
@@ -55,6 +56,14 @@ class FalkorGraph:
                 if "already indexed" not in str(exc):
                     raise GraphError(
                         "The graph database refused an index",
+                        details={"backend": self.name, "error": str(exc)},
+                    ) from exc
+            try:
+                await self._graph.create_node_unique_constraint(label, prop)
+            except ResponseError as exc:
+                if "already exists" not in str(exc).lower():
+                    raise GraphError(
+                        "The graph database refused a constraint",
                         details={"backend": self.name, "error": str(exc)},
                     ) from exc
 

@@ -34,10 +34,11 @@ class Neo4jGraph:
         return [record.data() for record in result.records]
 
     async def ensure_indexes(self) -> None:
+        """A uniqueness constraint (which brings its index) per identifying property."""
         for label, prop in INDEXES:
             await self.run(
-                f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS"
-                f" FOR (n:{label}) ON (n.{prop})"
+                f"CREATE CONSTRAINT {label.lower()}_{prop} IF NOT EXISTS"
+                f" FOR (n:{label}) REQUIRE n.{prop} IS UNIQUE"
             )
 
     async def close(self) -> None:

@@ -25,7 +25,7 @@ class Graph(Protocol):
         """Run ``cypher`` with ``params``; the result rows."""
 
     async def ensure_indexes(self) -> None:
-        """Create the indexes the importers' MERGEs and the agents' lookups use."""
+        """Create the indexes and uniqueness constraints of identifying properties."""
 
     async def close(self) -> None:
         """Release connections."""
