@@ -108,10 +108,6 @@ class Relay:
         self._wake = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
 
-    @property
-    def channels(self) -> int:
-        return len(self._feeds)
-
     async def start(self) -> None:
         self._reader = asyncio.create_task(self._read(), name="relay-reader")
 

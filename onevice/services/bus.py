@@ -97,7 +97,7 @@ def query_id_of_channel(channel: str) -> str:
     return channel[channel.index("{") + 1 : channel.index("}")]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, order=True)
 class EventId:
     """A position in a query's stream: ``chunk`` events so far, ``sub`` after it."""
 
@@ -115,12 +115,6 @@ class EventId:
 
     def __str__(self) -> str:
         return f"{self.chunk}-{self.sub}"
-
-    def __lt__(self, other: EventId) -> bool:
-        return (self.chunk, self.sub) < (other.chunk, other.sub)
-
-    def __le__(self, other: EventId) -> bool:
-        return (self.chunk, self.sub) <= (other.chunk, other.sub)
 
 
 @dataclasses.dataclass(frozen=True)
