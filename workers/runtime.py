@@ -27,12 +27,17 @@ from celery import Celery
 
 from onevice.agents.registry import load_registry
 from onevice.agents.runner import QueryRunner
+from onevice.agents.sources import Stores
+from onevice.agents.writing import make_writer
 from onevice.base.settings import Settings
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.storage.db import Pool, open_pool
+from onevice.storage.graph.connect import backend_name, open_graph
+from onevice.storage.graph.port import Graph
 from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryStore
+from onevice.storage.talent import TalentStore
 from onevice.storage.workers import HEARTBEAT_SECONDS, WorkerStore
 
 log = structlog.get_logger(__name__)
@@ -61,6 +66,7 @@ class WorkerRuntime:
         self._thread: threading.Thread | None = None
         self._pool: Pool | None = None
         self._redis: aioredis.Redis | None = None
+        self._graph: Graph | None = None
         self._workers: WorkerStore | None = None
         self._chores: list[asyncio.Task[None]] = []
         self.runner: QueryRunner | None = None
@@ -113,6 +119,7 @@ class WorkerRuntime:
             socket_timeout=10,
             max_connections=max(10, settings.worker_concurrency + 5),
         )
+        self._graph = open_graph(settings)
         self._workers = WorkerStore(self._pool)
         self.runner = QueryRunner(
             store=QueryStore(self._pool),
@@ -120,7 +127,13 @@ class WorkerRuntime:
             registry=load_registry(settings),
             settings=settings,
             worker=self.name,
-            projects=ProjectStore(self._pool),
+            stores=Stores(
+                projects=ProjectStore(self._pool),
+                talent=TalentStore(self._pool),
+                graph=self._graph,
+                graph_name=backend_name(settings),
+            ),
+            writer=make_writer(settings),
         )
         await self._workers.beat(self.name)
         self._chores = [
@@ -137,6 +150,8 @@ class WorkerRuntime:
                 await self._workers.leave(self.name)
             except Exception as exc:
                 log.warning("lease_not_released", error=type(exc).__name__)
+        if self._graph is not None:
+            await self._graph.close()
         if self._redis is not None:
             await self._redis.aclose()
         if self._pool is not None:

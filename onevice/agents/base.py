@@ -1,7 +1,8 @@
 """What an agent is: a validator for its requests and a coroutine that streams.
 
-An agent receives an :class:`AgentRun`, reports its stages with ``stage()``,
-streams its brief with ``write()``, and returns an :class:`AgentResult` whose
+An agent receives an :class:`AgentRun`, reads the stores through
+``run.sources``, reports its stages with ``stage()``, streams its brief with
+``compose()`` (or raw text with ``write()``), and returns an :class:`AgentResult` whose
 ``body`` holds the top-level fields of its spec §2.3 response. ``write`` and
 ``stage`` raise when a cancel was requested, so an agent stops at its next step
 without polling.
@@ -12,11 +13,15 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from onevice.base.errors import ValidationError
 from onevice.base.settings import Settings
 from onevice.services.access import Viewer
+
+if TYPE_CHECKING:
+    from onevice.agents.sources import Sources
+    from onevice.agents.writing import Brief, Writing
 
 MAX_QUERY_CHARS: Final = 4000
 REQUEST_SECTIONS: Final = (
@@ -35,6 +40,7 @@ class AgentRun(Protocol):
     viewer: Viewer
     request: Mapping[str, Any]
     settings: Settings
+    sources: Sources
 
     async def stage(
         self, name: str, *, estimated_completion_ms: int | None = None
@@ -51,6 +57,9 @@ class AgentRun(Protocol):
 
     async def project(self, project_id: str) -> dict[str, Any]:
         """A project as the query's owner may see it, already filtered (§4.3)."""
+
+    async def compose(self, brief: Brief) -> Writing:
+        """Write the brief with the configured writer, streaming it."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -22,11 +22,21 @@ PRODUCT_AGENTS: Final = (
 )
 
 
+def product_agents() -> dict[str, Agent | None]:
+    """The product agents by name; None for one that is not built yet."""
+    return {
+        "sales_intelligence": None,
+        "case_study": None,
+        "talent_discovery": None,
+        "bidding_support": None,
+    }
+
+
 class AgentRegistry:
     """Agent names to implementations (None while an agent is not built)."""
 
     def __init__(self) -> None:
-        self._agents: dict[str, Agent | None] = dict.fromkeys(PRODUCT_AGENTS)
+        self._agents: dict[str, Agent | None] = product_agents()
 
     def register(self, agent: Agent) -> None:
         self._agents[agent.name] = agent

@@ -27,6 +27,8 @@ import structlog
 
 from onevice.agents.base import AgentResult
 from onevice.agents.registry import AgentRegistry
+from onevice.agents.sources import Sources, Stores
+from onevice.agents.writing import Brief, Writer, Writing
 from onevice.base.errors import OneViceError
 from onevice.base.settings import Settings
 from onevice.services.access import Viewer
@@ -40,7 +42,6 @@ from onevice.services.bus import (
     now_iso,
 )
 from onevice.services.transient import TRANSIENT_ERRORS
-from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryRecord, QueryStore
 
 log = structlog.get_logger(__name__)
@@ -70,7 +71,9 @@ class _Run:
     attempt: int
     agent: str
     bus: ChunkBus
-    projects: ProjectStore
+    sources: Sources
+    writer: Writer
+    writing: Writing | None = None
     last_chunk: int = 0
     flushed_chunk: int = 0
     stage_name: str = "starting"
@@ -111,7 +114,11 @@ class _Run:
             raise CancelRequested("cancel requested")
 
     async def project(self, project_id: str) -> dict[str, Any]:
-        return await self.projects.get(self.viewer, project_id)
+        return await self.sources.projects().get(self.viewer, project_id)
+
+    async def compose(self, brief: Brief) -> Writing:
+        self.writing = await self.writer.write(self, brief)
+        return self.writing
 
     async def drain(self) -> None:
         """Wait until every queued event is on the bus; raise what refused it."""
@@ -159,10 +166,12 @@ class QueryRunner:
         registry: AgentRegistry,
         settings: Settings,
         worker: str,
-        projects: ProjectStore,
+        stores: Stores,
+        writer: Writer,
     ):
         self.store = store
-        self.projects = projects
+        self.stores = stores
+        self.writer = writer
         self.bus = bus
         self.registry = registry
         self.settings = settings
@@ -201,7 +210,8 @@ class QueryRunner:
             attempt=attempt,
             agent=record.agent,
             bus=self.bus,
-            projects=self.projects,
+            sources=Sources(self.stores),
+            writer=self.writer,
             last_chunk=streamed,
             flushed_chunk=streamed,
         )
@@ -256,9 +266,14 @@ class QueryRunner:
         body = {"query_id": run.query_id, "agent": run.agent, **result.body}
         if result.confidence_score is not None:
             body.setdefault("confidence_score", result.confidence_score)
-        if result.data_sources:
-            body.setdefault("data_sources", list(result.data_sources))
-        return await self._finish(run, started, "completed", result=body)
+        sources = result.data_sources or run.sources.names()
+        if sources:
+            body.setdefault("data_sources", list(sources))
+        usage = None
+        if run.writing is not None:
+            usage = run.writing.report()
+            body.setdefault("writer", usage)
+        return await self._finish(run, started, "completed", result=body, usage=usage)
 
     async def _finish_failed(
         self, run: _Run, started: float, error: dict[str, Any]
@@ -277,6 +292,7 @@ class QueryRunner:
         *,
         result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> Outcome:
         """Record the outcome, then publish the final event (in that order)."""
         await run.settle()  # chunks the agent queued go out before the end
@@ -292,6 +308,7 @@ class QueryRunner:
             error=error,
             total_chunks=total_chunks,
             processing_time_ms=elapsed,
+            usage=usage,
         )
         if not won:
             return "superseded"

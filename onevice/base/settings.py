@@ -55,6 +55,17 @@ ENVIRONMENT: dict[str, str] = {
     "Enterprise (Enterprise)",
     "ONEVICE_ORG_PLANS": "organisations' plans, e.g. org_a=Premium,org_b=Standard",
     "ONEVICE_WORKER_CONCURRENCY": "query slots per worker process (50)",
+    "ANTHROPIC_API_KEY": "Anthropic API key; when set Claude writes the briefs",
+    "ANTHROPIC_BASE_URL": "Anthropic API base URL (default the SDK's)",
+    "ANTHROPIC_MODEL": "Claude model that writes briefs (claude-sonnet-4-5)",
+    "ANTHROPIC_MAX_TOKENS": "most tokens a brief may take (1024)",
+    "ANTHROPIC_TIMEOUT_SECONDS": "per-request timeout of the Messages API (30)",
+    "ANTHROPIC_MAX_RETRIES": "retries, with backoff, before the built-in writer (2)",
+    "ANTHROPIC_INPUT_USD_PER_MTOK": "price of a million input tokens, for cost (3)",
+    "ANTHROPIC_OUTPUT_USD_PER_MTOK": "price of a million output tokens (15)",
+    "LANGSMITH_API_KEY": "LangSmith API key; when set agent runs are traced",
+    "LANGSMITH_ENDPOINT": "LangSmith API URL (default the SDK's)",
+    "LANGSMITH_PROJECT": "LangSmith project the traces go to (onevice)",
     "ONEVICE_LOG_FORMAT": "console or json (json in production)",
     "ONEVICE_LOG_LEVEL": "DEBUG, INFO, WARNING (default INFO)",
 }
@@ -74,7 +85,7 @@ class Settings:
     redis_url: str | None = None
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"
-    neo4j_password: str = ""
+    neo4j_password: str = dataclasses.field(default="", repr=False)
     host: str = "127.0.0.1"
     port: int = 8080
     jwt_issuer: str = "https://onevice.local/dev-issuer"
@@ -88,7 +99,7 @@ class Settings:
     redirect_allowlist: tuple[str, ...] = ()
     okta_issuer: str | None = None
     okta_client_id: str | None = None
-    okta_client_secret: str | None = None
+    okta_client_secret: str | None = dataclasses.field(default=None, repr=False)
     okta_redirect_uri: str | None = None
     okta_group_roles: tuple[tuple[str, str], ...] = ()
     okta_org_id: str = "org_onevice"
@@ -106,6 +117,17 @@ class Settings:
     default_plan: str = "Enterprise"
     org_plans: tuple[tuple[str, str], ...] = ()
     worker_concurrency: int = 50
+    anthropic_api_key: str | None = dataclasses.field(default=None, repr=False)
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_max_tokens: int = 1024
+    anthropic_timeout_seconds: float = 30.0
+    anthropic_max_retries: int = 2
+    anthropic_input_usd_per_mtok: float = 3.0
+    anthropic_output_usd_per_mtok: float = 15.0
+    langsmith_api_key: str | None = dataclasses.field(default=None, repr=False)
+    langsmith_endpoint: str | None = None
+    langsmith_project: str = "onevice"
     log_format: LogFormat = "console"
     log_level: str = "INFO"
 
@@ -160,6 +182,10 @@ class Settings:
             "REDIS_URL": self.redis_url,
             "NEO4J_URI": self.neo4j_uri,
             "ONEVICE_SIGNING_KEY_FILE": self.signing_key_file,
+            "ANTHROPIC_API_KEY": self.anthropic_api_key,
+            "ANTHROPIC_BASE_URL": self.anthropic_base_url,
+            "LANGSMITH_API_KEY": self.langsmith_api_key,
+            "LANGSMITH_ENDPOINT": self.langsmith_endpoint,
         }
         return {name: str(value) for name, value in optional.items() if value} | {
             "ONEVICE_ENV": self.env,
@@ -189,6 +215,13 @@ class Settings:
             "ONEVICE_DEFAULT_PLAN": self.default_plan,
             "ONEVICE_REDIRECT_ALLOWLIST": ",".join(self.redirect_allowlist),
             "ONEVICE_ORG_PLANS": ",".join(f"{k}={v}" for k, v in self.org_plans),
+            "ANTHROPIC_MODEL": self.anthropic_model,
+            "ANTHROPIC_MAX_TOKENS": str(self.anthropic_max_tokens),
+            "ANTHROPIC_TIMEOUT_SECONDS": str(self.anthropic_timeout_seconds),
+            "ANTHROPIC_MAX_RETRIES": str(self.anthropic_max_retries),
+            "ANTHROPIC_INPUT_USD_PER_MTOK": str(self.anthropic_input_usd_per_mtok),
+            "ANTHROPIC_OUTPUT_USD_PER_MTOK": str(self.anthropic_output_usd_per_mtok),
+            "LANGSMITH_PROJECT": self.langsmith_project,
             "ONEVICE_LOG_FORMAT": self.log_format,
             "ONEVICE_LOG_LEVEL": self.log_level,
         }
@@ -250,6 +283,21 @@ class Settings:
             worker_concurrency=reader.integer("ONEVICE_WORKER_CONCURRENCY", 50),
             default_plan=env.get("ONEVICE_DEFAULT_PLAN", "Enterprise"),
             org_plans=reader.pairs("ONEVICE_ORG_PLANS"),
+            anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
+            anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+            anthropic_model=env.get("ANTHROPIC_MODEL") or cls.anthropic_model,
+            anthropic_max_tokens=reader.integer("ANTHROPIC_MAX_TOKENS", 1024),
+            anthropic_timeout_seconds=reader.number("ANTHROPIC_TIMEOUT_SECONDS", 30.0),
+            anthropic_max_retries=reader.integer("ANTHROPIC_MAX_RETRIES", 2),
+            anthropic_input_usd_per_mtok=reader.number(
+                "ANTHROPIC_INPUT_USD_PER_MTOK", 3.0
+            ),
+            anthropic_output_usd_per_mtok=reader.number(
+                "ANTHROPIC_OUTPUT_USD_PER_MTOK", 15.0
+            ),
+            langsmith_api_key=env.get("LANGSMITH_API_KEY") or None,
+            langsmith_endpoint=env.get("LANGSMITH_ENDPOINT") or None,
+            langsmith_project=env.get("LANGSMITH_PROJECT") or "onevice",
             log_format=reader.log_format(production),
             log_level=env.get("ONEVICE_LOG_LEVEL", "INFO").upper(),
         )

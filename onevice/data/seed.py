@@ -20,8 +20,7 @@ from onevice.data.mirror import mirror_company
 from onevice.data.movies import ImportSummary, import_films, movies_db, read_films
 from onevice.services.access import DEFAULT_ORG
 from onevice.storage.db import Pool, open_pool
-from onevice.storage.graph.falkor import FalkorGraph
-from onevice.storage.graph.neo4j import Neo4jGraph
+from onevice.storage.graph.connect import open_graph
 from onevice.storage.graph.port import Graph
 from onevice.storage.projects import ProjectStore
 from onevice.storage.talent import TalentStore
@@ -41,17 +40,6 @@ class SeedReport:
 
     films: ImportSummary | None
     projects: int | None
-
-
-def open_graph(settings: Settings) -> Graph:
-    """The configured graph backend."""
-    if settings.neo4j_uri:
-        return Neo4jGraph(
-            settings.neo4j_uri,
-            user=settings.neo4j_user,
-            password=settings.neo4j_password,
-        )
-    return FalkorGraph(settings.require_redis_url())
 
 
 async def is_empty(graph: Graph) -> bool:

@@ -8,6 +8,7 @@ projects are not found, like missing ones.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -169,6 +170,31 @@ class ProjectStore:
         total = int(rows[0]["total"]) if rows else 0
         return [_list_item(row) for row in rows], total
 
+    async def catalog(self, viewer: Viewer) -> builtins.list[dict[str, Any]]:
+        """Every project of the viewer's organisation, filtered, without documents.
+
+        For the agents, which score and compare projects: each item has the
+        detail shape of ``get`` minus documents, the budget as the viewer may
+        see it, and the ``genre`` and ``year`` read from the timeline.
+        """
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM projects WHERE org_id = %s ORDER BY id",
+                (viewer.org_id,),
+            )
+            projects = await cursor.fetchall()
+            cursor = await conn.execute(
+                "SELECT m.project_id, m.position, m.name, m.user_id"
+                " FROM project_members m JOIN projects p ON p.id = m.project_id"
+                " WHERE p.org_id = %s ORDER BY m.position, m.name",
+                (viewer.org_id,),
+            )
+            members = await cursor.fetchall()
+        teams: dict[str, list[Mapping[str, Any]]] = {}
+        for member in members:
+            teams.setdefault(member["project_id"], []).append(member)
+        return [_catalog_item(viewer, p, teams.get(p["id"], [])) for p in projects]
+
     async def count(self, org_id: str) -> int:
         """How many projects the organisation has."""
         async with self.pool.connection() as conn:
@@ -226,6 +252,32 @@ class ProjectStore:
                         document.get("content", ""),
                     ),
                 )
+
+
+def _catalog_item(
+    viewer: Viewer, project: Mapping[str, Any], team: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    assigned = any(member["user_id"] == viewer.sub for member in team)
+    budget = Budget(
+        project["budget_amount"], project["budget_approved"], project["budget_lines"]
+    )
+    timeline = project["timeline"] or {}
+    pitched = str(timeline.get("pitched") or "")
+    return {
+        "id": project["id"],
+        "name": project["name"],
+        "type": project["type"],
+        "status": project["status"],
+        "client": project["client"],
+        "artist": project["artist"],
+        "genre": timeline.get("genre"),
+        "year": int(pitched[:4]) if pitched[:4].isdigit() else None,
+        "budget": view_budget(viewer, budget, assigned=assigned),
+        "team": {member["position"]: member["name"] for member in team},
+        "timeline": timeline,
+        "union_status": project["union_status"],
+        "source": project["source"],
+    }
 
 
 def _list_item(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -237,13 +237,18 @@ class QueryStore:
         error: Mapping[str, Any] | None = None,
         total_chunks: int | None = None,
         processing_time_ms: int | None = None,
+        usage: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Record the outcome of ``attempt``; False if that attempt lost the query."""
+        """Record the outcome of ``attempt``; False if that attempt lost the query.
+
+        ``usage`` says who wrote the answer and, for a model, its tokens and cost.
+        """
         assert status in FINAL_STATUSES
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 "UPDATE queries SET status = %s, result = %s, error = %s,"
-                " total_chunks = %s, processing_time_ms = %s, finished_at = now()"
+                " total_chunks = %s, processing_time_ms = %s, llm_usage = %s,"
+                " finished_at = now()"
                 " WHERE id = %s AND status = 'running' AND attempts = %s",
                 (
                     status,
@@ -251,6 +256,7 @@ class QueryStore:
                     Jsonb(dict(error)) if error is not None else None,
                     total_chunks,
                     processing_time_ms,
+                    Jsonb(dict(usage)) if usage is not None else None,
                     query_id,
                     attempt,
                 ),
