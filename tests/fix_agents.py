@@ -51,8 +51,9 @@ async def company_stack(
     isolate: Isolate, start_web: StartWeb, session_dir: Path
 ) -> AsyncIterator[CompanyStack]:
     settings = await isolate()
-    await seed.seed_films(settings, reset=False, if_empty=False)
-    await seed.seed_company(settings, reset=False, if_empty=False)
+    # In a thread with a loop of its own, as `onevice seed` runs: reading the
+    # film database would block this loop.
+    await asyncio.to_thread(asyncio.run, seed.seed(settings))
     worker = WorkerProcess(settings, session_dir / "worker-agents.log")
     async with open_pool(settings.require_database_url()) as pool:
         await worker.start(pool)

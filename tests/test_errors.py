@@ -94,8 +94,8 @@ async def test_unbuilt_agent_is_503_agent_unavailable(
 ) -> None:
     """A product agent that is not built yet answers 503, never canned text."""
     async with web.session.post(
-        "/agents/sales-intelligence/query",
-        json={"query": "Cordae"},
+        "/agents/bidding-support/query",
+        json={"query": "A 3-day shoot"},
         headers=user.headers,
     ) as r:
         body = await r.json()

@@ -11,6 +11,7 @@ import importlib
 from typing import Final
 
 from onevice.agents.base import Agent
+from onevice.agents.sales import SalesIntelligenceAgent
 from onevice.base.errors import AgentUnavailable, NotFound, ValidationError
 from onevice.base.settings import Settings, SettingsError
 
@@ -25,7 +26,7 @@ PRODUCT_AGENTS: Final = (
 def product_agents() -> dict[str, Agent | None]:
     """The product agents by name; None for one that is not built yet."""
     return {
-        "sales_intelligence": None,
+        "sales_intelligence": SalesIntelligenceAgent(),
         "case_study": None,
         "talent_discovery": None,
         "bidding_support": None,
