@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from onevice.base.names import name_key
 from onevice.base.settings import Settings
-from onevice.data.movies import import_films, movies_db, name_key, read_films
+from onevice.data.movies import import_films, movies_db, read_films
 from onevice.services.access import Viewer
 from onevice.storage.graph.falkor import FalkorGraph
 from onevice.storage.graph.films import FilmGraph

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from onevice.agents.confidence import match_quality
-from onevice.data.movies import name_key
+from onevice.base.names import name_key
 from onevice.services.access import Viewer
 from onevice.storage.graph.port import Graph
 

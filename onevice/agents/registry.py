@@ -11,7 +11,9 @@ import importlib
 from typing import Final
 
 from onevice.agents.base import Agent
+from onevice.agents.case_study import CaseStudyAgent
 from onevice.agents.sales import SalesIntelligenceAgent
+from onevice.agents.talent_discovery import TalentDiscoveryAgent
 from onevice.base.errors import AgentUnavailable, NotFound, ValidationError
 from onevice.base.settings import Settings, SettingsError
 
@@ -27,8 +29,8 @@ def product_agents() -> dict[str, Agent | None]:
     """The product agents by name; None for one that is not built yet."""
     return {
         "sales_intelligence": SalesIntelligenceAgent(),
-        "case_study": None,
-        "talent_discovery": None,
+        "case_study": CaseStudyAgent(),
+        "talent_discovery": TalentDiscoveryAgent(),
         "bidding_support": None,
     }
 

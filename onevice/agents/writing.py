@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import anthropic
-import httpx
+import httpx2
 import structlog
 
 from onevice.agents.base import AgentRun
@@ -154,7 +154,9 @@ class ClaudeWriter:
                         await run.write(text)
                         parts.append(text)
                 message = await stream.get_final_message()
-        except (anthropic.AnthropicError, httpx.HTTPError) as exc:
+        except (anthropic.AnthropicError, httpx2.HTTPError) as exc:
+            # The SDK raises its own errors for a failed request, but a stream
+            # cut midway surfaces as its HTTP client's (httpx2) error.
             return await self._fall_back(run, brief, exc, parts)
         usage = message.usage
         return Writing(

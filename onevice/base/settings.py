@@ -57,7 +57,7 @@ ENVIRONMENT: dict[str, str] = {
     "ONEVICE_WORKER_CONCURRENCY": "query slots per worker process (50)",
     "ANTHROPIC_API_KEY": "Anthropic API key; when set Claude writes the briefs",
     "ANTHROPIC_BASE_URL": "Anthropic API base URL (default the SDK's)",
-    "ANTHROPIC_MODEL": "Claude model that writes briefs (claude-sonnet-4-5)",
+    "ANTHROPIC_MODEL": "Claude model that writes briefs (claude-sonnet-5-5)",
     "ANTHROPIC_MAX_TOKENS": "most tokens a brief may take (1024)",
     "ANTHROPIC_TIMEOUT_SECONDS": "per-request timeout of the Messages API (30)",
     "ANTHROPIC_MAX_RETRIES": "retries, with backoff, before the built-in writer (2)",
@@ -119,7 +119,7 @@ class Settings:
     worker_concurrency: int = 50
     anthropic_api_key: str | None = dataclasses.field(default=None, repr=False)
     anthropic_base_url: str | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-5-5"
     anthropic_max_tokens: int = 1024
     anthropic_timeout_seconds: float = 30.0
     anthropic_max_retries: int = 2

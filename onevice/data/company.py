@@ -24,9 +24,10 @@ from onevice.services.policy import CATEGORIES, budget_tier
 from onevice.storage.projects import (
     ACTIVE_STATUSES,
     COMPLETED_STATUSES,
+    GENRES,
     NewProject,
 )
-from onevice.storage.talent import NewTalent
+from onevice.storage.talent import SPECIALIZATIONS, NewTalent
 
 BRANDS: Final = (
     "Northwind Athletics",
@@ -54,7 +55,6 @@ ARTISTS: Final = (
     "Wren Castillo",
     "Zara Holt",
 )
-GENRES: Final = ("Hip-hop", "R&B", "Pop", "Rock", "Electronic", "Country")
 FIRST: Final = ("Ana", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Ines", "Jon", "Kim")
 LAST: Final = (
     "Reyes",
@@ -68,14 +68,6 @@ LAST: Final = (
 CAMPAIGNS: Final = ("Summer Launch", "Holiday Spot", "Brand Film", "Product Reveal")
 SONGS: Final = ("Night Drive", "Glass House", "Low Tide", "Northern Lights", "Fever")
 POSITIONS: Final = ("director", "creative_director", "producer")
-SPECIALIZATIONS: Final = (
-    "Music Video",
-    "Commercial",
-    "Narrative",
-    "Fashion",
-    "Automotive",
-    "Sports",
-)
 #: role: (union, day rate range in dollars, how many)
 TALENT_ROLES: Final = {
     "Director": ("DGA", (4_000, 20_000), 10),

@@ -8,8 +8,8 @@ policy would withhold.
 
 from __future__ import annotations
 
+from onevice.base.names import name_key
 from onevice.data.company import BRANDS, Company
-from onevice.data.movies import name_key
 from onevice.services.policy import budget_tier
 from onevice.storage.graph.port import Graph
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from onevice.base.errors import OneViceError
+from onevice.base.names import name_key
 from onevice.storage.graph.port import Graph
 
 SOURCE: Final = "bokeh-sampledata movies.db (CC0)"
@@ -72,13 +73,6 @@ def normalize_name(raw: str) -> str:
     """A display name: NFKC, credits like "(novel)" dropped, single spaces."""
     text = _CREDIT.sub("", unicodedata.normalize("NFKC", raw))
     return " ".join(text.split())
-
-
-def name_key(name: str) -> str:
-    """The deduplication key of a name: no accents, no case, no punctuation."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", letters.casefold()).split())
 
 
 def split_names(raw: str | None) -> tuple[str, ...]:

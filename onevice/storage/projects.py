@@ -29,6 +29,8 @@ ACTIVE_STATUSES: Final = (
 )
 COMPLETED_STATUSES: Final = ("Completed",)
 PROJECT_TYPES: Final = ("Music Video", "Commercial")
+#: Music genres a music video is filed under (in its timeline's ``genre``).
+GENRES: Final = ("Hip-hop", "R&B", "Pop", "Rock", "Electronic", "Country")
 #: Sortable columns: the list can be ordered by these and nothing else.
 SORTABLE: Final = ("created_at", "name", "status", "type", "client")
 
