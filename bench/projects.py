@@ -32,8 +32,9 @@ import aiohttp
 from bench.plan import QUICK_PLAN, Plan
 from bench.report import Latency
 from bench.stack import running_stack
+from onevice.base.names import name_key
 from onevice.data.company import generate
-from onevice.data.movies import import_films, movies_db, name_key, read_films
+from onevice.data.movies import import_films, movies_db, read_films
 from onevice.services.access import DEFAULT_ORG, Viewer
 from onevice.storage.db import open_pool
 from onevice.storage.graph.falkor import FalkorGraph

@@ -241,18 +241,11 @@ class DevStack:
     def _agent_lines(self) -> list[str]:
         """Which agents answer, and how to try a query."""
         available = load_registry(self.settings).available()
-        if not available:
-            return [
-                "No agent answers yet: the four product agents reply 503",
-                "AGENT_UNAVAILABLE until they are built. To try the pipeline with",
-                "the test agents: ONEVICE_AGENT_MODULES=tests.agents make dev",
-                "",
-            ]
-        slug = available[0].replace("_", "-")
         return [
             f"Agents: {', '.join(available)}. Try:",
-            f"  curl -X POST {self.base_url}/agents/{slug}/query \\",
-            "    -H 'Authorization: Bearer <token>' -d '{\"query\": \"hello\"}'",
+            f"  curl -X POST {self.base_url}/agents/sales-intelligence/query \\",
+            "    -H 'Authorization: Bearer <token>' \\",
+            '    -d \'{"query": "Research Juno Vale for a music video pitch"}\'',
             "",
         ]
 

@@ -89,21 +89,6 @@ async def test_unknown_agent_is_404_with_valid_options(
     assert "case-study" in body["error"]["details"]["valid_options"]
 
 
-async def test_unbuilt_agent_is_503_agent_unavailable(
-    web: WebServer, user: User, pool: Pool
-) -> None:
-    """A product agent that is not built yet answers 503, never canned text."""
-    async with web.session.post(
-        "/agents/bidding-support/query",
-        json={"query": "A 3-day shoot"},
-        headers=user.headers,
-    ) as r:
-        body = await r.json()
-    assert r.status == 503
-    assert_error_shape(body, "AGENT_UNAVAILABLE")
-    assert await count_queries(pool, user) == 0
-
-
 async def test_unknown_route_is_404_in_the_error_shape(web: WebServer) -> None:
     """Unknown paths get the spec's error body too."""
     async with web.session.get("/nowhere") as r:

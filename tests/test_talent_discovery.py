@@ -26,11 +26,11 @@ from onevice.agents.talent_discovery import (
     union_matches,
 )
 from onevice.base.errors import ValidationError
-from onevice.data.company import SPECIALIZATIONS, TALENT_ROLES
+from onevice.data.company import TALENT_ROLES
 from onevice.identity.tokens import TokenIssuer
 from onevice.services.policy import budget_tier
 from onevice.storage import talent as talent_table
-from onevice.storage.talent import NewTalent, Talent
+from onevice.storage.talent import SPECIALIZATIONS, NewTalent, Talent
 from tests.fix_agents import CompanyStack
 from tests.fix_stack import MakeUser, User
 from tests.test_sse import read_sse, submit

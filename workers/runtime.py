@@ -28,6 +28,7 @@ from celery import Celery
 from onevice.agents.registry import load_registry
 from onevice.agents.runner import QueryRunner
 from onevice.agents.sources import Stores
+from onevice.agents.tracing import make_tracer
 from onevice.agents.writing import make_writer
 from onevice.base.settings import Settings
 from onevice.services import queue
@@ -134,6 +135,7 @@ class WorkerRuntime:
                 graph_name=backend_name(settings),
             ),
             writer=make_writer(settings),
+            tracer=make_tracer(settings),
         )
         await self._workers.beat(self.name)
         self._chores = [
@@ -145,6 +147,8 @@ class WorkerRuntime:
     async def _close(self) -> None:
         for chore in self._chores:
             chore.cancel()
+        if self.runner is not None:
+            await asyncio.to_thread(self.runner.tracer.flush)
         if self._workers is not None:
             try:
                 await self._workers.leave(self.name)

@@ -1,8 +1,7 @@
 """The registry of agents: the four product agents and any registered extra.
 
-A product agent that is not implemented yet is listed (its endpoint exists) but
-answers AGENT_UNAVAILABLE. Extra agents come from the modules named in
-``ONEVICE_AGENT_MODULES``; each such module defines ``register(registry)``.
+Extra agents come from the modules named in ``ONEVICE_AGENT_MODULES``; each
+such module defines ``register(registry)``.
 """
 
 from __future__ import annotations
@@ -11,10 +10,11 @@ import importlib
 from typing import Final
 
 from onevice.agents.base import Agent
+from onevice.agents.bidding import BiddingSupportAgent
 from onevice.agents.case_study import CaseStudyAgent
 from onevice.agents.sales import SalesIntelligenceAgent
 from onevice.agents.talent_discovery import TalentDiscoveryAgent
-from onevice.base.errors import AgentUnavailable, NotFound, ValidationError
+from onevice.base.errors import NotFound, ValidationError
 from onevice.base.settings import Settings, SettingsError
 
 PRODUCT_AGENTS: Final = (
@@ -25,21 +25,21 @@ PRODUCT_AGENTS: Final = (
 )
 
 
-def product_agents() -> dict[str, Agent | None]:
-    """The product agents by name; None for one that is not built yet."""
+def product_agents() -> dict[str, Agent]:
+    """The product agents by name."""
     return {
         "sales_intelligence": SalesIntelligenceAgent(),
         "case_study": CaseStudyAgent(),
         "talent_discovery": TalentDiscoveryAgent(),
-        "bidding_support": None,
+        "bidding_support": BiddingSupportAgent(),
     }
 
 
 class AgentRegistry:
-    """Agent names to implementations (None while an agent is not built)."""
+    """Agent names to implementations."""
 
     def __init__(self) -> None:
-        self._agents: dict[str, Agent | None] = product_agents()
+        self._agents: dict[str, Agent] = product_agents()
 
     def register(self, agent: Agent) -> None:
         self._agents[agent.name] = agent
@@ -61,21 +61,17 @@ class AgentRegistry:
         return [name.replace("_", "-") for name in self._agents]
 
     def get(self, name: str) -> Agent:
-        """The agent called ``name``; ValidationError if unknown, 503 if unbuilt."""
+        """The agent called ``name``; ValidationError if unknown."""
         if name not in self._agents:
             raise ValidationError.field(
                 "agent", "Invalid agent type", provided=name, valid_options=self.names()
             )
         agent = self._agents[name]
-        if agent is None:
-            raise AgentUnavailable(
-                f"The {name} agent is not available yet",
-                details={"agent": name},
-            )
         return agent
 
     def available(self) -> list[str]:
-        return [name for name, agent in self._agents.items() if agent is not None]
+        """The names of the agents that answer queries."""
+        return list(self._agents)
 
 
 def load_registry(settings: Settings) -> AgentRegistry:

@@ -28,6 +28,7 @@ import structlog
 from onevice.agents.base import AgentResult
 from onevice.agents.registry import AgentRegistry
 from onevice.agents.sources import Sources, Stores
+from onevice.agents.tracing import NoTracer, Trace, Tracer
 from onevice.agents.writing import Brief, Writer, Writing
 from onevice.base.errors import OneViceError
 from onevice.base.settings import Settings
@@ -73,6 +74,7 @@ class _Run:
     bus: ChunkBus
     sources: Sources
     writer: Writer
+    trace: Trace
     writing: Writing | None = None
     last_chunk: int = 0
     flushed_chunk: int = 0
@@ -87,6 +89,7 @@ class _Run:
         self, name: str, *, estimated_completion_ms: int | None = None
     ) -> None:
         self.stage_name = name
+        self.trace.stage(name)
         data: dict[str, Any] = {"agent": self.agent, "stage": name}
         if estimated_completion_ms is not None:
             data["estimated_completion"] = estimated_completion_ms
@@ -168,10 +171,12 @@ class QueryRunner:
         worker: str,
         stores: Stores,
         writer: Writer,
+        tracer: Tracer | None = None,
     ):
         self.store = store
         self.stores = stores
         self.writer = writer
+        self.tracer = tracer or NoTracer()
         self.bus = bus
         self.registry = registry
         self.settings = settings
@@ -212,6 +217,9 @@ class QueryRunner:
             bus=self.bus,
             sources=Sources(self.stores),
             writer=self.writer,
+            trace=self.tracer.start(
+                agent=record.agent, query_id=record.id, request=record.request
+            ),
             last_chunk=streamed,
             flushed_chunk=streamed,
         )
@@ -310,6 +318,7 @@ class QueryRunner:
             processing_time_ms=elapsed,
             usage=usage,
         )
+        run.trace.finish(status, writing=run.writing, error=error)
         if not won:
             return "superseded"
         kind, data = final_event(

@@ -137,10 +137,6 @@ class ServiceUnavailable(OneViceError):
     code = "SERVICE_UNAVAILABLE"
 
 
-class AgentUnavailable(ServiceUnavailable):
-    code = "AGENT_UNAVAILABLE"
-
-
 class DependencyUnavailable(ServiceUnavailable):
     """A store or the queue could not be reached; nothing was half-written."""
 
