@@ -3,7 +3,7 @@
 The bench starts its own stack under a temporary directory: embedded PostgreSQL
 and Redis, one Celery worker process and one web process (``python -m web``),
 all on 127.0.0.1 and free ports, all stopped by pid at the end. It then measures,
-with the ``bench_stream`` agent of :mod:`bench.agents` (no model, no delay):
+with the ``bench_stream`` agent of :mod:`bench.stream_agent` (no model, no delay):
 
 1. a bare Redis round trip: PUBLISH on one connection, receipt on another;
 2. opening a WebSocket, from ``ws_connect`` to the ``connection`` greeting;

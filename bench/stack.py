@@ -136,7 +136,7 @@ def bench_settings(
         data_dir=root / "data",
         database_url=database_url,
         redis_url=redis_url,
-        agent_modules=("bench.agents",),
+        agent_modules=("bench.stream_agent",),
         worker_concurrency=plan.concurrency,
         max_concurrent_queries=1000,
         query_time_limit_seconds=60.0,
@@ -150,7 +150,7 @@ def child_environment(settings: Settings, port: int) -> dict[str, str]:
     inherited = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("ONEVICE_", "NEO4J_"))
+        if not key.startswith(("ONEVICE_", "NEO4J_", "ANTHROPIC_", "LANGSMITH_"))
     }
     served = dataclasses.replace(settings, host="127.0.0.1", port=port)
     return inherited | served.to_environ() | {"PYTHONPATH": str(ROOT)}

@@ -2,7 +2,9 @@
 
 asyncio's debug mode reports every callback that runs longer than
 ``slow_callback_duration``; this plugin turns such a report into a failure of the
-test it happened in.
+test it happened in. The threshold is a full second: a call that waits on the
+network or the disk while holding the loop exceeds it, while a garbage-collection
+pause on a busy two-core machine does not.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-BLOCKING_THRESHOLD_SECONDS = 0.25
+BLOCKING_THRESHOLD_SECONDS = 1.0
 
 
 class _SlowCallbacks(logging.Handler):

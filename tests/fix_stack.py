@@ -32,6 +32,7 @@ def environment_of(settings: Settings) -> dict[str, str]:
         **os.environ,
         **dataclasses.replace(settings, log_format="json").to_environ(),
         "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
     }
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
+import time
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -18,6 +21,25 @@ async def get_missing(web: WebServer, user: User) -> aiohttp.ClientResponse:
     async with web.session.get("/queries/query_missing", headers=user.headers) as r:
         await r.read()
     return r
+
+
+async def admitted_until_refused(
+    send: Callable[[int], Awaitable[aiohttp.ClientResponse]], per_minute: int
+) -> tuple[int, int]:
+    """Requests admitted before the first 429, and the most the clock refilled.
+
+    A bucket of ``per_minute`` gains one request every 60/per_minute seconds,
+    so a run slower than that may be admitted a request or two more than the
+    limit: the second figure bounds that from the time the run took.
+    """
+    started = time.monotonic()
+    admitted = 0
+    for n in itertools.count():
+        if (await send(n)).status == 429 or n > 2 * per_minute:
+            break
+        admitted += 1
+    refilled = int((time.monotonic() - started) * per_minute / 60) + 1
+    return admitted, refilled
 
 
 async def test_responses_carry_ratelimit_headers(web: WebServer, user: User) -> None:
@@ -67,9 +89,11 @@ async def test_the_endpoint_recovers_after_retry_after(
 async def test_a_salesperson_gets_100_requests_a_minute(
     web: WebServer, user: User
 ) -> None:
-    """The 101st request of a Salesperson within the minute is refused."""
-    statuses = [(await get_missing(web, user)).status for _ in range(101)]
-    assert statuses == [404] * 100 + [429]
+    """After 100 quick requests a Salesperson is refused until the bucket refills."""
+    admitted, refilled = await admitted_until_refused(
+        lambda _: get_missing(web, user), 100
+    )
+    assert 100 <= admitted <= 100 + refilled
 
 
 async def test_leadership_gets_more_than_100(
@@ -90,9 +114,11 @@ async def test_a_standard_plan_caps_leadership_at_100(
     )
     web = await start_web(standard)
     leader = make_user("Leadership")
-    statuses = [(await get_missing(web, leader)).status for _ in range(101)]
+    admitted, refilled = await admitted_until_refused(
+        lambda _: get_missing(web, leader), 100
+    )
     await web.close()
-    assert statuses[-2:] == [404, 429]
+    assert 100 <= admitted <= 100 + refilled
 
 
 async def test_limits_hold_across_web_processes(
@@ -100,9 +126,10 @@ async def test_limits_hold_across_web_processes(
 ) -> None:
     """Requests spread over two web processes share one budget."""
     other = await start_web()
-    statuses = [(await get_missing(web, user)).status for _ in range(60)]
-    statuses += [(await get_missing(other, user)).status for _ in range(41)]
-    assert statuses == [404] * 100 + [429]
+    admitted, refilled = await admitted_until_refused(
+        lambda n: get_missing(web if n < 60 else other, user), 100
+    )
+    assert 100 <= admitted <= 100 + refilled
 
 
 async def test_a_salesperson_may_hold_two_sockets(web: WebServer, user: User) -> None:
