@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from typing import Final
 
 from celery import Celery
@@ -26,6 +27,8 @@ from onevice.base.settings import Settings
 
 RUN_QUERY: Final = "onevice.run_query"
 QUEUE: Final = "agents"
+#: Message header with the Unix time the message was sent (see ``backlog``).
+ENQUEUED_AT: Final = "onevice_enqueued_at"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -103,6 +106,7 @@ async def enqueue(app: Celery, query_id: str, agent: str) -> None:
         kwargs={"agent": agent},
         task_id=query_id,
         queue=QUEUE,
+        headers={ENQUEUED_AT: time.time()},
         retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
     )
