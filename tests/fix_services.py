@@ -81,6 +81,11 @@ def settings(session_dir: Path, migrated: str, redis_url: str) -> Settings:
         agent_modules=("tests.agents",),
         max_concurrent_queries=3,
         worker_concurrency=8,
+        # Load warnings only where a test asks for them (tests/test_load.py):
+        # a debug-mode test loop lags, and a stray connection_status message
+        # would interleave with what other tests expect to read.
+        degraded_wait_seconds=3600.0,
+        degraded_loop_lag_seconds=3600.0,
     )
 
 

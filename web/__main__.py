@@ -18,7 +18,7 @@ def main() -> None:
         port=settings.port,
         access_log=None,
         print=None,
-        shutdown_timeout=10.0,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -31,6 +32,7 @@ from web import (
     routes_users,
 )
 from web.auth import authenticate, rate_limit
+from web.draining import DRAINING
 from web.keys import (
     BUS,
     LIMITER,
@@ -51,6 +53,7 @@ from web.keys import (
     USERS,
     VERIFIER,
 )
+from web.load import load_monitor
 from web.middlewares import error_boundary
 from web.relay import Relay
 from web.sockets import SocketHub, websocket
@@ -96,6 +99,9 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _say_goodbye(app: web.Application) -> None:
+    """Shutdown has begun: stop waiting on queries and send sockets elsewhere."""
+    log.info("web_draining", sockets=len(app[SOCKETS].sockets))
+    app[DRAINING].set()
     await app[SOCKETS].close_all("The server is restarting; reconnect and resume")
 
 
@@ -113,8 +119,10 @@ def create_app(
     app[SOCKETS] = SocketHub()
     app[LIMITS] = Limits(dict(settings.org_plans), settings.default_plan)
     app[STARTED_AT] = time.monotonic()
+    app[DRAINING] = asyncio.Event()
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(health.neo4j_driver)
+    app.cleanup_ctx.append(load_monitor)
     app.on_shutdown.append(_say_goodbye)
     app.add_routes(routes_queries.routes)
     app.add_routes(health.routes)

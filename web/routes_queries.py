@@ -21,6 +21,7 @@ from onevice.base.errors import (
 from onevice.services.bus import EventId, StreamEvent
 from onevice.storage.queries import QueryRecord
 from web.auth import viewer_of
+from web.draining import unless_draining
 from web.keys import BUS, QUERIES, REGISTRY, RELAY, SETTINGS, SOCKETS, STORE
 from web.messages import render_event, sse_frame
 from web.middlewares import request_id_of
@@ -142,11 +143,15 @@ async def submit_query(request: web.Request) -> web.Response:
     feed = QueryFeed(
         request.app[RELAY], request.app[BUS], record.id, after=None, max_pending=10_000
     )
+
+    async def until_final() -> None:
+        async for _event in feed.events():
+            pass
+
     async with feed:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(request.app[SETTINGS].query_wait_seconds):
-                async for _event in feed.events():
-                    pass
+                await unless_draining(request.app, until_final())
     record = await store.get(viewer, record.id)
     if not record.is_final:
         return accepted(record)
@@ -237,12 +242,18 @@ async def _stream_events(
         after=after,
         max_pending=request.app[SETTINGS].ws_send_queue,
     )
-    keepalive = asyncio.create_task(_keep_alive(response))
-    try:
+
+    async def relay() -> None:
         async with feed:
             async for event in feed.events():
                 message = render_event(event, record.id, request_id, None)
                 await response.write(sse_frame(event, message))
+
+    keepalive = asyncio.create_task(_keep_alive(response))
+    try:
+        # When the process drains, the stream just ends: the client's
+        # EventSource reconnects (to another process) with Last-Event-ID.
+        await unless_draining(request.app, relay())
     finally:
         keepalive.cancel()
 

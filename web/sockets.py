@@ -42,6 +42,7 @@ from web.keys import (
     SOCKETS,
     STORE,
 )
+from web.load import LOAD
 from web.messages import WS_CLIENT_TYPES, now_iso, render_event, ws_error, ws_message
 from web.middlewares import request_id_of
 from web.relay import FeedOverflow, QueryFeed
@@ -65,6 +66,11 @@ class SocketHub:
     @property
     def active(self) -> int:
         return len(self.sockets) + self.streams
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Queue ``message`` on every open socket."""
+        for socket in list(self.sockets):
+            socket.send(message)
 
     async def close_all(self, message: str) -> None:
         """Tell every socket the server is going away, then close them."""
@@ -170,6 +176,9 @@ class Socket:
     async def serve(self) -> None:
         self.sender = asyncio.create_task(self._send_loop())
         self.send(self.handshake())
+        load = self.app[LOAD]
+        if load.status != "healthy":
+            self.send(load.message())
         try:
             async for frame in self.ws:
                 if frame.type == WSMsgType.TEXT:
@@ -229,7 +238,11 @@ class Socket:
             raise ValidationError.field("data", "Must be an object", provided=data)
         if kind == "ping":
             self.send(
-                {"type": "pong", "timestamp": now_iso(), "server_status": "healthy"}
+                {
+                    "type": "pong",
+                    "timestamp": now_iso(),
+                    "server_status": self.app[LOAD].status,
+                }
                 | ({"message_id": message_id} if message_id else {})
             )
         elif kind == "connection":

@@ -55,6 +55,14 @@ ENVIRONMENT: dict[str, str] = {
     "Enterprise (Enterprise)",
     "ONEVICE_ORG_PLANS": "organisations' plans, e.g. org_a=Premium,org_b=Standard",
     "ONEVICE_WORKER_CONCURRENCY": "query slots per worker process (50)",
+    "ONEVICE_SHUTDOWN_TIMEOUT_SECONDS": "how long in-flight requests may finish "
+    "after SIGTERM (10)",
+    "ONEVICE_LOAD_CHECK_SECONDS": "how often the web tier checks its load (2)",
+    "ONEVICE_DEGRADED_WAIT_SECONDS": "oldest queued query's wait that means "
+    "degraded (5)",
+    "ONEVICE_DEGRADED_LOOP_LAG_SECONDS": "event-loop lag that means degraded (0.25)",
+    "ONEVICE_ALTERNATIVE_ENDPOINTS": "other API URLs offered to clients when "
+    "degraded (a,b)",
     "ANTHROPIC_API_KEY": "Anthropic API key; when set Claude writes the briefs",
     "ANTHROPIC_BASE_URL": "Anthropic API base URL (default the SDK's)",
     "ANTHROPIC_MODEL": "Claude model that writes briefs (claude-sonnet-5-5)",
@@ -117,6 +125,11 @@ class Settings:
     default_plan: str = "Enterprise"
     org_plans: tuple[tuple[str, str], ...] = ()
     worker_concurrency: int = 50
+    shutdown_timeout_seconds: float = 10.0
+    load_check_seconds: float = 2.0
+    degraded_wait_seconds: float = 5.0
+    degraded_loop_lag_seconds: float = 0.25
+    alternative_endpoints: tuple[str, ...] = ()
     anthropic_api_key: str | None = dataclasses.field(default=None, repr=False)
     anthropic_base_url: str | None = None
     anthropic_model: str = "claude-sonnet-5-5"
@@ -209,6 +222,11 @@ class Settings:
             "ONEVICE_MAX_CONCURRENT_QUERIES": str(self.max_concurrent_queries),
             "ONEVICE_AGENT_MODULES": ",".join(self.agent_modules),
             "ONEVICE_WORKER_CONCURRENCY": str(self.worker_concurrency),
+            "ONEVICE_SHUTDOWN_TIMEOUT_SECONDS": str(self.shutdown_timeout_seconds),
+            "ONEVICE_LOAD_CHECK_SECONDS": str(self.load_check_seconds),
+            "ONEVICE_DEGRADED_WAIT_SECONDS": str(self.degraded_wait_seconds),
+            "ONEVICE_DEGRADED_LOOP_LAG_SECONDS": str(self.degraded_loop_lag_seconds),
+            "ONEVICE_ALTERNATIVE_ENDPOINTS": ",".join(self.alternative_endpoints),
             "CLERK_JWKS_MIN_REFRESH_SECONDS": str(self.clerk_jwks_min_refresh_seconds),
             "OKTA_GROUP_ROLES": ",".join(f"{g}={r}" for g, r in self.okta_group_roles),
             "OKTA_ORG_ID": self.okta_org_id,
@@ -281,6 +299,15 @@ class Settings:
             max_concurrent_queries=reader.integer("ONEVICE_MAX_CONCURRENT_QUERIES", 3),
             agent_modules=reader.items("ONEVICE_AGENT_MODULES"),
             worker_concurrency=reader.integer("ONEVICE_WORKER_CONCURRENCY", 50),
+            shutdown_timeout_seconds=reader.number(
+                "ONEVICE_SHUTDOWN_TIMEOUT_SECONDS", 10.0
+            ),
+            load_check_seconds=reader.number("ONEVICE_LOAD_CHECK_SECONDS", 2.0),
+            degraded_wait_seconds=reader.number("ONEVICE_DEGRADED_WAIT_SECONDS", 5.0),
+            degraded_loop_lag_seconds=reader.number(
+                "ONEVICE_DEGRADED_LOOP_LAG_SECONDS", 0.25
+            ),
+            alternative_endpoints=reader.items("ONEVICE_ALTERNATIVE_ENDPOINTS"),
             default_plan=env.get("ONEVICE_DEFAULT_PLAN", "Enterprise"),
             org_plans=reader.pairs("ONEVICE_ORG_PLANS"),
             anthropic_api_key=env.get("ANTHROPIC_API_KEY") or None,
