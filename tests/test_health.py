@@ -24,6 +24,12 @@ async def test_health_is_healthy_with_everything_up(web: WebServer) -> None:
     assert body["services"]["graph"] == "healthy"
     assert body["services"]["workers"] == "healthy"
     assert body["metrics"]["uptime_seconds"] >= 0
+    assert body["services"]["external_apis"] == "not_configured"  # no model key
+    assert body["load"] == "healthy"
+    metrics = body["metrics"]
+    assert isinstance(metrics["active_connections"], int)
+    assert metrics["memory_usage"].endswith(("KB", "MB", "GB"))
+    assert metrics["cpu_usage"].endswith("%")
 
 
 def with_neo4j_down(settings: Settings) -> Settings:
