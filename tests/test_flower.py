@@ -1,0 +1,87 @@
+"""Flower, the operator's view: behind basic auth, it shows each query's task."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from onevice.base.settings import Settings
+from onevice.services.embedded import free_port
+from tests.fix_stack import ROOT, User, WebServer, environment_of
+from tests.test_sse import submit
+
+LOGIN, PASSWORD = "operator", "flower-test-secret"
+AUTH = {"Authorization": aiohttp.encode_basic_auth(LOGIN, PASSWORD)}
+
+
+@pytest.fixture
+async def flower(settings: Settings, session_dir: Path) -> AsyncIterator[str]:
+    """Flower on the session's broker, as the Procfile runs it; its URL."""
+    port = free_port()
+    log_path = session_dir / "flower.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                *[sys.executable, "-m", "celery", "-A", "workers.app", "flower"],
+                "--address=127.0.0.1",
+                f"--port={port}",
+                f"--basic-auth={LOGIN}:{PASSWORD}",
+            ],
+            env=environment_of(settings),
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession(headers=AUTH) as session, asyncio.timeout(60):
+            while True:
+                assert process.poll() is None, log_path.read_text()[-3000:]
+                try:
+                    async with session.get(f"{url}/healthcheck") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 10)
+
+
+async def test_flower_refuses_requests_without_credentials(flower: str) -> None:
+    """Without the basic-auth credentials Flower answers 401."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{flower}/api/tasks") as response,
+    ):
+        assert response.status == 401
+
+
+async def test_each_query_shows_as_a_task_with_its_agent(
+    flower: str, web: WebServer, user: User
+) -> None:
+    """Worker events reach Flower: the task is named by query id and agent."""
+    query_id = await submit(
+        web, user, "test-stream", {"query": "q", "options": {"chunks": 2}}
+    )
+    task: dict[str, Any] = {}
+    async with aiohttp.ClientSession(headers=AUTH) as session, asyncio.timeout(30):
+        while task.get("state") != "SUCCESS":
+            async with session.get(f"{flower}/api/tasks") as response:
+                assert response.status == 200
+                task = (await response.json()).get(query_id, {})
+            await asyncio.sleep(0.2)
+    assert task["name"] == "onevice.run_query"
+    assert query_id in task["args"]
+    assert "test_stream" in task["kwargs"]
