@@ -19,12 +19,14 @@ from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
 from onevice.storage.db import open_pool
+from onevice.storage.feedback import FeedbackStore
 from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 from web import (
     health,
     routes_auth,
+    routes_feedback,
     routes_identity,
     routes_projects,
     routes_queries,
@@ -33,6 +35,7 @@ from web import (
 from web.auth import authenticate, rate_limit
 from web.keys import (
     BUS,
+    FEEDBACK,
     LIMITER,
     LIMITS,
     OKTA,
@@ -77,6 +80,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[USERS] = UserStore(pool)
     app[PROJECTS] = ProjectStore(pool)
+    app[FEEDBACK] = FeedbackStore(pool)
     app[SESSIONS] = Sessions.for_settings(settings, pool)
     if settings.okta_issuer:
         app[OKTA] = OktaSSO(settings, client)
@@ -122,5 +126,6 @@ def create_app(
     app.add_routes(routes_users.routes)
     app.add_routes(routes_auth.routes)
     app.add_routes(routes_projects.routes)
+    app.add_routes(routes_feedback.routes)
     app.router.add_get("/ws", websocket)
     return app
