@@ -18,6 +18,7 @@ from onevice.identity.tokens import TokenVerifier
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
+from onevice.storage.analytics import AnalyticsStore
 from onevice.storage.db import open_pool
 from onevice.storage.feedback import FeedbackStore
 from onevice.storage.projects import ProjectStore
@@ -25,6 +26,7 @@ from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 from web import (
     health,
+    routes_analytics,
     routes_auth,
     routes_feedback,
     routes_identity,
@@ -34,6 +36,7 @@ from web import (
 )
 from web.auth import authenticate, rate_limit
 from web.keys import (
+    ANALYTICS,
     BUS,
     FEEDBACK,
     LIMITER,
@@ -81,6 +84,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[USERS] = UserStore(pool)
     app[PROJECTS] = ProjectStore(pool)
     app[FEEDBACK] = FeedbackStore(pool)
+    app[ANALYTICS] = AnalyticsStore(pool)
     app[SESSIONS] = Sessions.for_settings(settings, pool)
     if settings.okta_issuer:
         app[OKTA] = OktaSSO(settings, client)
@@ -127,5 +131,6 @@ def create_app(
     app.add_routes(routes_auth.routes)
     app.add_routes(routes_projects.routes)
     app.add_routes(routes_feedback.routes)
+    app.add_routes(routes_analytics.routes)
     app.router.add_get("/ws", websocket)
     return app
