@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
+from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
 from onevice.services.access import Viewer
 from onevice.storage.db import Pool, open_pool
 from onevice.storage.projects import NewProject, ProjectStore
 from onevice.storage.queries import QueryStore
-from tests.fix_services import Isolate
+from tests.fix_services import Isolate, with_database_down
 from tests.fix_stack import StartWeb, User, WebServer, WorkerProcess
 from web.routes_analytics import duration_label, money_label, percent_label
 
@@ -426,3 +427,17 @@ def test_duration_labels(milliseconds: float | None, label: str | None) -> None:
 def test_percent_labels(part: int, whole: int, label: str | None) -> None:
     """Success rates read as one-decimal percentages."""
     assert percent_label(part, whole) == label
+
+
+async def test_database_down_gives_503(
+    start_web: StartWeb, settings: Settings, issuer: TokenIssuer
+) -> None:
+    """If PostgreSQL is unreachable the dashboard answers 503, not a stack trace."""
+    web = await start_web(with_database_down(settings))
+    token = issuer.mint(role="Leadership")
+    async with web.session.get(
+        "/analytics/dashboard", headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        body = await response.json()
+    await web.close()
+    assert (response.status, body["error"]["code"]) == (503, "DEPENDENCY_UNAVAILABLE")

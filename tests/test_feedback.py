@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from onevice.base.settings import Settings
 from onevice.identity.tokens import TokenIssuer
 from onevice.storage.db import Pool
-from tests.fix_stack import MakeUser, User, WebServer
+from tests.fix_services import with_database_down
+from tests.fix_stack import MakeUser, StartWeb, User, WebServer
 from tests.test_errors import assert_error_shape
 from tests.test_sse import submit
 
@@ -193,3 +195,13 @@ async def test_feedback_is_rate_limited_like_every_request(
         f"/queries/{query_id}/feedback", json={"rating": 4}, headers=user.headers
     ) as response:
         assert int(response.headers["RateLimit-Limit"]) == 100
+
+
+async def test_database_down_gives_503(
+    start_web: StartWeb, settings: Settings, user: User
+) -> None:
+    """If PostgreSQL is unreachable a rating is answered 503, not a stack trace."""
+    web = await start_web(with_database_down(settings))
+    status, body = await rate(web, user, "query_x", {"rating": 5})
+    await web.close()
+    assert (status, body["error"]["code"]) == (503, "DEPENDENCY_UNAVAILABLE")
