@@ -214,6 +214,7 @@ async def age(pool: Pool, query_id: str, days: int) -> None:
 async def world(
     isolate: Isolate, start_web: StartWeb, session_dir: Path, issuer: TokenIssuer
 ) -> AsyncIterator[World]:
+    """A fresh database with its own worker and web server, and SCENARIO run."""
     settings = await isolate()
     worker = WorkerProcess(settings, session_dir / "worker-dashboard.log")
     pool = open_pool(settings.require_database_url())
