@@ -19,13 +19,17 @@ from onevice.identity.tokens import TokenVerifier
 from onevice.services import queue
 from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
+from onevice.storage.analytics import AnalyticsStore
 from onevice.storage.db import open_pool
+from onevice.storage.feedback import FeedbackStore
 from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 from web import (
     health,
+    routes_analytics,
     routes_auth,
+    routes_feedback,
     routes_identity,
     routes_projects,
     routes_queries,
@@ -34,7 +38,9 @@ from web import (
 from web.auth import authenticate, rate_limit
 from web.draining import DRAINING
 from web.keys import (
+    ANALYTICS,
     BUS,
+    FEEDBACK,
     LIMITER,
     LIMITS,
     OKTA,
@@ -80,6 +86,8 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[STORE] = store
     app[USERS] = UserStore(pool)
     app[PROJECTS] = ProjectStore(pool)
+    app[FEEDBACK] = FeedbackStore(pool)
+    app[ANALYTICS] = AnalyticsStore(pool)
     app[SESSIONS] = Sessions.for_settings(settings, pool)
     if settings.okta_issuer:
         app[OKTA] = OktaSSO(settings, client)
@@ -130,5 +138,7 @@ def create_app(
     app.add_routes(routes_users.routes)
     app.add_routes(routes_auth.routes)
     app.add_routes(routes_projects.routes)
+    app.add_routes(routes_feedback.routes)
+    app.add_routes(routes_analytics.routes)
     app.router.add_get("/ws", websocket)
     return app

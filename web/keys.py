@@ -15,7 +15,9 @@ from onevice.identity.sessions import Sessions
 from onevice.identity.tokens import TokenVerifier
 from onevice.services.bus import ChunkBus
 from onevice.services.ratelimit import Limits, RateLimiter, SocketSlots
+from onevice.storage.analytics import AnalyticsStore
 from onevice.storage.db import Pool
+from onevice.storage.feedback import FeedbackStore
 from onevice.storage.projects import ProjectStore
 from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
@@ -31,6 +33,8 @@ BUS = web.AppKey("bus", ChunkBus)
 STORE = web.AppKey("store", QueryStore)
 USERS = web.AppKey("users", UserStore)
 PROJECTS = web.AppKey("projects", ProjectStore)
+FEEDBACK = web.AppKey("feedback", FeedbackStore)
+ANALYTICS = web.AppKey("analytics", AnalyticsStore)
 SESSIONS = web.AppKey("sessions", Sessions)
 OKTA = web.AppKey("okta", OktaSSO)
 REGISTRY = web.AppKey("registry", AgentRegistry)

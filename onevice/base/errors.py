@@ -10,7 +10,9 @@ status and the error code of spec §5 that it maps to::
     ├── MethodNotAllowed              405 METHOD_NOT_ALLOWED
     ├── Conflict                      409 CONFLICT
     │   ├── IdempotencyConflict       409 IDEMPOTENCY_CONFLICT
-    │   └── QueryFinished             409 QUERY_FINISHED
+    │   ├── QueryFinished             409 QUERY_FINISHED
+    │   ├── QueryNotFinished          409 QUERY_NOT_FINISHED
+    │   └── FeedbackExists            409 FEEDBACK_EXISTS
     ├── PayloadTooLarge               413 PAYLOAD_TOO_LARGE
     ├── UnsupportedMediaType          415 UNSUPPORTED_MEDIA_TYPE
     ├── RateLimited                   429 RATE_LIMIT_EXCEEDED
@@ -95,6 +97,18 @@ class IdempotencyConflict(Conflict):
 
 class QueryFinished(Conflict):
     code = "QUERY_FINISHED"
+
+
+class QueryNotFinished(Conflict):
+    """The query is still queued or running; what was asked needs its outcome."""
+
+    code = "QUERY_NOT_FINISHED"
+
+
+class FeedbackExists(Conflict):
+    """The user already rated this query; a rating is given once."""
+
+    code = "FEEDBACK_EXISTS"
 
 
 class PayloadTooLarge(OneViceError):
