@@ -46,6 +46,11 @@ async def test_missing_token_is_401(web: WebServer) -> None:
         (b'{"query": "q", "context": "text"}', "context"),
         (b'{"query": "q", "options": {"max_tokens": "many"}}', "options.max_tokens"),
         (b'{"query": "q", "surprise": 1}', "surprise"),
+        (b'{"query": "a\\u0000b"}', "query"),
+        (
+            b'{"query": "q", "context": {"client_name": ["x\\u0000"]}}',
+            "context.client_name[0]",
+        ),
     ],
 )
 async def test_bad_bodies_are_validation_errors_that_store_nothing(

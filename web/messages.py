@@ -8,9 +8,41 @@ from typing import Any
 
 import orjson
 
+from onevice.base.errors import ValidationError
 from onevice.services.bus import StreamEvent
 
 WS_CLIENT_TYPES = ("connection", "agent_query", "ping", "resume", "cancel")
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character is in parsed JSON (a field path), if anywhere.
+
+    PostgreSQL's text and jsonb cannot hold U+0000, so input carrying one is
+    refused up front rather than failing when it is stored.
+    """
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found = nul_path(key, path) or nul_path(item, inner)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def reject_nul(value: Any) -> None:
+    """Raise the validation error for a NUL character anywhere in ``value``."""
+    found = nul_path(value)
+    if found is not None:
+        raise ValidationError.field(
+            found, "Text must not contain the NUL character (U+0000)", provided=None
+        )
 
 
 def now_iso() -> str:

@@ -23,7 +23,7 @@ from onevice.storage.queries import QueryRecord
 from web.auth import viewer_of
 from web.draining import unless_draining
 from web.keys import BUS, QUERIES, REGISTRY, RELAY, SETTINGS, SOCKETS, STORE
-from web.messages import render_event, sse_frame
+from web.messages import reject_nul, render_event, sse_frame
 from web.middlewares import request_id_of
 from web.relay import FeedOverflow, QueryFeed
 
@@ -56,11 +56,13 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise ValidationError.field("body", "Request body is empty", provided="")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ValidationError.field(
             "body", f"Body is not valid JSON: {exc.msg}", provided=None
         ) from None
+    reject_nul(body)
+    return body
 
 
 def idempotency_key_of(request: web.Request) -> str | None:

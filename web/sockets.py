@@ -43,7 +43,14 @@ from web.keys import (
     STORE,
 )
 from web.load import LOAD
-from web.messages import WS_CLIENT_TYPES, now_iso, render_event, ws_error, ws_message
+from web.messages import (
+    WS_CLIENT_TYPES,
+    now_iso,
+    reject_nul,
+    render_event,
+    ws_error,
+    ws_message,
+)
 from web.middlewares import request_id_of
 from web.relay import FeedOverflow, QueryFeed
 
@@ -390,6 +397,7 @@ def _parse(text: str) -> dict[str, Any]:
         raise ValidationError.field(
             "message", "Must be a JSON object", provided=type(message).__name__
         )
+    reject_nul(message)
     return message
 
 
