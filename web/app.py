@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from onevice.agents.registry import AgentRegistry, load_registry
 from onevice.agents.submission import QueryService
@@ -29,12 +30,15 @@ from web import (
     routes_projects,
     routes_queries,
     routes_users,
+    scrape,
 )
 from web.auth import authenticate, rate_limit
 from web.keys import (
     BUS,
     LIMITER,
     LIMITS,
+    METRIC_REGISTRY,
+    METRICS,
     OKTA,
     POOL,
     PROJECTS,
@@ -51,6 +55,7 @@ from web.keys import (
     USERS,
     VERIFIER,
 )
+from web.metrics import Metrics, http_metrics, watch_loop
 from web.middlewares import error_boundary
 from web.relay import Relay
 from web.sockets import SocketHub, websocket
@@ -104,7 +109,7 @@ def create_app(
 ) -> web.Application:
     """The web tier for ``settings``; agents from ``registry`` or the settings."""
     app = web.Application(
-        middlewares=[error_boundary, authenticate, rate_limit],
+        middlewares=[http_metrics, error_boundary, authenticate, rate_limit],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -113,11 +118,15 @@ def create_app(
     app[SOCKETS] = SocketHub()
     app[LIMITS] = Limits(dict(settings.org_plans), settings.default_plan)
     app[STARTED_AT] = time.monotonic()
+    app[METRIC_REGISTRY] = CollectorRegistry()
+    app[METRICS] = Metrics(app[METRIC_REGISTRY], app[SOCKETS])
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(health.neo4j_driver)
+    app.cleanup_ctx.append(watch_loop)
     app.on_shutdown.append(_say_goodbye)
     app.add_routes(routes_queries.routes)
     app.add_routes(health.routes)
+    app.add_routes(scrape.routes)
     app.add_routes(routes_identity.routes)
     app.add_routes(routes_users.routes)
     app.add_routes(routes_auth.routes)

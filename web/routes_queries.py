@@ -15,13 +15,23 @@ from onevice.base.errors import (
     Conflict,
     OneViceError,
     QueryFailed,
+    RateLimited,
     UnsupportedMediaType,
     ValidationError,
 )
 from onevice.services.bus import EventId, StreamEvent
 from onevice.storage.queries import QueryRecord
 from web.auth import viewer_of
-from web.keys import BUS, QUERIES, REGISTRY, RELAY, SETTINGS, SOCKETS, STORE
+from web.keys import (
+    BUS,
+    METRICS,
+    QUERIES,
+    REGISTRY,
+    RELAY,
+    SETTINGS,
+    SOCKETS,
+    STORE,
+)
 from web.messages import render_event, sse_frame
 from web.middlewares import request_id_of
 from web.relay import FeedOverflow, QueryFeed
@@ -129,9 +139,16 @@ async def submit_query(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     agent = request.app[REGISTRY].resolve_slug(request.match_info["agent"])
     body = await read_json(request)
-    record, _ = await request.app[QUERIES].submit(
-        viewer, agent, body, idempotency_key=idempotency_key_of(request)
-    )
+    metrics = request.app[METRICS]
+    try:
+        record, created = await request.app[QUERIES].submit(
+            viewer, agent, body, idempotency_key=idempotency_key_of(request)
+        )
+    except RateLimited:
+        metrics.refused("concurrent_queries", viewer.role)
+        raise
+    if created:
+        metrics.accepted(record.id, agent)
     if "respond-async" in request.headers.get("Prefer", "").lower():
         response = accepted(record)
         response.headers["Preference-Applied"] = "respond-async"
@@ -145,8 +162,8 @@ async def submit_query(request: web.Request) -> web.Response:
     async with feed:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(request.app[SETTINGS].query_wait_seconds):
-                async for _event in feed.events():
-                    pass
+                async for event in feed.events():
+                    metrics.reached(record.id, event)
     record = await store.get(viewer, record.id)
     if not record.is_final:
         return accepted(record)
@@ -238,11 +255,13 @@ async def _stream_events(
         max_pending=request.app[SETTINGS].ws_send_queue,
     )
     keepalive = asyncio.create_task(_keep_alive(response))
+    metrics = request.app[METRICS]
     try:
         async with feed:
             async for event in feed.events():
                 message = render_event(event, record.id, request_id, None)
                 await response.write(sse_frame(event, message))
+                metrics.delivered(record.id, event, "sse")
     finally:
         keepalive.cancel()
 
