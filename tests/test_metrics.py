@@ -7,6 +7,7 @@ import dataclasses
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
 from onevice.base.settings import Settings
 from onevice.services import queue
@@ -58,6 +59,19 @@ async def test_metrics_need_no_token(start_web: StartWeb) -> None:
     assert scraped.value("onevice_dependency_up", dependency="redis") == 1
     assert scraped.value("onevice_dependency_up", dependency="postgres") == 1
     assert scraped.value("process_resident_memory_bytes") > 0
+
+
+async def test_each_app_counts_on_its_own_registry(start_web: StartWeb) -> None:
+    """Two apps in one process keep separate counts of their requests."""
+    first, second = await start_web(), await start_web()
+    for _ in range(2):
+        async with first.session.get("/health") as response:
+            await response.read()
+    counted = [
+        (await scrape(web)).value("onevice_http_requests_total", route="/health")
+        for web in (first, second)
+    ]
+    assert counted == [2, 0]
 
 
 async def test_a_query_over_a_socket_moves_the_counters(
@@ -303,11 +317,14 @@ async def test_redis_down_still_answers(
 ) -> None:
     """With the broker unreachable the scrape answers and says Redis is down."""
     web = await start_web(with_redis_down(settings))
-    scraped = await scrape(web)
+    with capture_logs() as logs:
+        scraped = await scrape(web)
     await web.close()
     assert scraped.value("onevice_dependency_up", dependency="redis") == 0
     assert scraped.value("onevice_dependency_up", dependency="postgres") == 1
     assert not scraped.has("onevice_queue_messages")
+    failed = [e for e in logs if e["event"] == "metrics_read_failed"]
+    assert [(e["store"], e["log_level"]) for e in failed] == [("redis", "warning")]
 
 
 async def test_database_down_still_answers(
