@@ -207,6 +207,33 @@ async def test_a_refused_request_is_counted_by_kind_and_role(
     )
 
 
+async def test_a_query_over_the_open_limit_is_counted(
+    start_web: StartWeb, worker: WorkerProcess, user: User
+) -> None:
+    """A fourth open query of one user is refused and counted by its kind."""
+    web = await start_web()
+    open_queries = [
+        await submit(web, user, "test-silent", {"query": "q"}) for _ in range(3)
+    ]
+    async with web.session.post(
+        "/agents/test-silent/query",
+        json={"query": "q"},
+        headers={**user.headers, "Prefer": "respond-async"},
+    ) as refused:
+        await refused.read()
+    for query_id in open_queries:
+        async with web.session.post(
+            f"/queries/{query_id}/cancel", headers=user.headers
+        ) as response:
+            await response.read()
+    scraped = await scrape(web)
+    assert refused.status == 429
+    counted = scraped.value(
+        "onevice_rate_limit_rejections_total", kind="concurrent_queries"
+    )
+    assert counted == 1
+
+
 async def test_a_refused_socket_is_counted(start_web: StartWeb, user: User) -> None:
     """A third socket of a Salesperson is refused and counted so."""
     web = await start_web()
