@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import redis.asyncio as aioredis
 import structlog
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 
 from onevice.agents.registry import AgentRegistry, load_registry
 from onevice.agents.submission import QueryService
@@ -34,6 +35,7 @@ from web import (
     routes_projects,
     routes_queries,
     routes_users,
+    scrape,
 )
 from web.auth import authenticate, rate_limit
 from web.draining import DRAINING
@@ -43,6 +45,8 @@ from web.keys import (
     FEEDBACK,
     LIMITER,
     LIMITS,
+    METRIC_REGISTRY,
+    METRICS,
     OKTA,
     POOL,
     PROJECTS,
@@ -60,6 +64,7 @@ from web.keys import (
     VERIFIER,
 )
 from web.load import load_monitor
+from web.metrics import Metrics, http_metrics, watch_loop
 from web.middlewares import error_boundary
 from web.relay import Relay
 from web.sockets import SocketHub, websocket
@@ -118,7 +123,7 @@ def create_app(
 ) -> web.Application:
     """The web tier for ``settings``; agents from ``registry`` or the settings."""
     app = web.Application(
-        middlewares=[error_boundary, authenticate, rate_limit],
+        middlewares=[http_metrics, error_boundary, authenticate, rate_limit],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -128,12 +133,16 @@ def create_app(
     app[LIMITS] = Limits(dict(settings.org_plans), settings.default_plan)
     app[STARTED_AT] = time.monotonic()
     app[DRAINING] = asyncio.Event()
+    app[METRIC_REGISTRY] = CollectorRegistry()
+    app[METRICS] = Metrics(app[METRIC_REGISTRY], app[SOCKETS])
     app.cleanup_ctx.append(_connections)
     app.cleanup_ctx.append(health.neo4j_driver)
+    app.cleanup_ctx.append(watch_loop)
     app.cleanup_ctx.append(load_monitor)
     app.on_shutdown.append(_say_goodbye)
     app.add_routes(routes_queries.routes)
     app.add_routes(health.routes)
+    app.add_routes(scrape.routes)
     app.add_routes(routes_identity.routes)
     app.add_routes(routes_users.routes)
     app.add_routes(routes_auth.routes)

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from onevice.base.errors import AuthenticationError, OneViceError
 from onevice.services.access import Viewer
-from web.keys import LIMITER, LIMITS, VERIFIER
+from web.keys import LIMITER, LIMITS, METRICS, VERIFIER
 from web.middlewares import Handler
 
 VIEWER = web.RequestKey("viewer", Viewer)
@@ -23,6 +23,7 @@ VIEWER = web.RequestKey("viewer", Viewer)
 PUBLIC_ROUTES: Final = frozenset(
     {
         "/health",
+        "/metrics",
         "/.well-known/jwks.json",
         "/auth/login",
         "/auth/refresh",
@@ -83,6 +84,7 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
     buckets = request.app[LIMITS].for_request(viewer, route_of(request))
     decision = await request.app[LIMITER].check(buckets)
     if not decision.allowed:
+        request.app[METRICS].refused("requests", viewer.role)
         raise decision.refusal("requests")
     try:
         response = await handler(request)

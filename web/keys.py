@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from onevice.agents.registry import AgentRegistry
@@ -23,6 +24,7 @@ from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 
 if TYPE_CHECKING:
+    from web.metrics import Metrics
     from web.relay import Relay
     from web.sockets import SocketHub
 
@@ -46,3 +48,5 @@ SOCKET_SLOTS = web.AppKey("socket_slots", SocketSlots)
 RELAY: web.AppKey[Relay] = web.AppKey("relay")
 SOCKETS: web.AppKey[SocketHub] = web.AppKey("sockets")
 STARTED_AT = web.AppKey("started_at", float)
+METRIC_REGISTRY = web.AppKey("metric_registry", CollectorRegistry)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

@@ -15,6 +15,7 @@ from onevice.base.errors import (
     Conflict,
     OneViceError,
     QueryFailed,
+    RateLimited,
     UnsupportedMediaType,
     ValidationError,
 )
@@ -22,7 +23,16 @@ from onevice.services.bus import EventId, StreamEvent
 from onevice.storage.queries import QueryRecord
 from web.auth import viewer_of
 from web.draining import unless_draining
-from web.keys import BUS, QUERIES, REGISTRY, RELAY, SETTINGS, SOCKETS, STORE
+from web.keys import (
+    BUS,
+    METRICS,
+    QUERIES,
+    REGISTRY,
+    RELAY,
+    SETTINGS,
+    SOCKETS,
+    STORE,
+)
 from web.messages import reject_nul, render_event, sse_frame
 from web.middlewares import request_id_of
 from web.relay import FeedOverflow, QueryFeed
@@ -132,9 +142,16 @@ async def submit_query(request: web.Request) -> web.Response:
     viewer = viewer_of(request)
     agent = request.app[REGISTRY].resolve_slug(request.match_info["agent"])
     body = await read_json(request)
-    record, _ = await request.app[QUERIES].submit(
-        viewer, agent, body, idempotency_key=idempotency_key_of(request)
-    )
+    metrics = request.app[METRICS]
+    try:
+        record, created = await request.app[QUERIES].submit(
+            viewer, agent, body, idempotency_key=idempotency_key_of(request)
+        )
+    except RateLimited:
+        metrics.refused("concurrent_queries", viewer.role)
+        raise
+    if created:
+        metrics.accepted(record.id, agent)
     if "respond-async" in request.headers.get("Prefer", "").lower():
         response = accepted(record)
         response.headers["Preference-Applied"] = "respond-async"
@@ -147,8 +164,8 @@ async def submit_query(request: web.Request) -> web.Response:
     )
 
     async def until_final() -> None:
-        async for _event in feed.events():
-            pass
+        async for event in feed.events():
+            metrics.reached(record.id, event)
 
     async with feed:
         with contextlib.suppress(TimeoutError):
@@ -244,12 +261,14 @@ async def _stream_events(
         after=after,
         max_pending=request.app[SETTINGS].ws_send_queue,
     )
+    metrics = request.app[METRICS]
 
     async def relay() -> None:
         async with feed:
             async for event in feed.events():
                 message = render_event(event, record.id, request_id, None)
                 await response.write(sse_frame(event, message))
+                metrics.delivered(record.id, event, "sse")
 
     keepalive = asyncio.create_task(_keep_alive(response))
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 import structlog
@@ -26,7 +26,7 @@ from onevice.base.errors import (
     ValidationError,
 )
 from onevice.services.access import Viewer
-from onevice.services.bus import EventId
+from onevice.services.bus import EventId, StreamEvent
 from onevice.services.ratelimit import ROLE_LIMITS, SocketSlots
 from onevice.services.transient import TRANSIENT_ERRORS
 from web.auth import viewer_of
@@ -34,6 +34,7 @@ from web.keys import (
     BUS,
     LIMITER,
     LIMITS,
+    METRICS,
     QUERIES,
     REGISTRY,
     RELAY,
@@ -61,6 +62,14 @@ log = structlog.get_logger(__name__)
 _HARD_FRAME_FACTOR: Final = 4
 _CLOSE_TIMEOUT: Final = 5.0
 _SLOW_WRITE_TIMEOUT: Final = 1.0
+
+
+class _Outgoing(NamedTuple):
+    """A message for the client, and the query event it renders, if any."""
+
+    message: dict[str, Any]
+    query_id: str | None = None
+    event: StreamEvent | None = None
 
 
 class SocketHub:
@@ -99,9 +108,10 @@ class Socket:
         self.session_id = f"sess_{uuid.uuid4().hex[:16]}"
         settings = self.app[SETTINGS]
         self.frame_limit = settings.max_ws_frame_bytes
-        self.outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(
+        self.outbox: asyncio.Queue[_Outgoing | None] = asyncio.Queue(
             maxsize=settings.ws_send_queue
         )
+        self.metrics = self.app[METRICS]
         self.follows: dict[str, asyncio.Task[None]] = {}
         self.sender: asyncio.Task[None] | None = None
         self.dropped = False
@@ -109,22 +119,33 @@ class Socket:
 
     # -- outgoing ----------------------------------------------------------
 
-    def send(self, message: dict[str, Any]) -> None:
-        """Queue a message; drop the client if it has fallen too far behind."""
+    def send(
+        self,
+        message: dict[str, Any],
+        *,
+        query_id: str | None = None,
+        event: StreamEvent | None = None,
+    ) -> None:
+        """Queue a message; drop the client if it has fallen too far behind.
+
+        ``event`` is the query event the message renders, timed once sent.
+        """
         if self.dropped:
             return
         try:
-            self.outbox.put_nowait(message)
+            self.outbox.put_nowait(_Outgoing(message, query_id, event))
         except asyncio.QueueFull:
             self.drop_slow()
 
     async def _send_loop(self) -> None:
         while True:
-            message = await self.outbox.get()
-            if message is None:
+            outgoing = await self.outbox.get()
+            if outgoing is None:
                 return
             # orjson's UTF-8 bytes go out as the text frame as they are.
-            await self.ws.send_frame(orjson.dumps(message), WSMsgType.TEXT)
+            await self.ws.send_frame(orjson.dumps(outgoing.message), WSMsgType.TEXT)
+            if outgoing.event is not None and outgoing.query_id is not None:
+                self.metrics.delivered(outgoing.query_id, outgoing.event, "ws")
 
     def drop_slow(self) -> None:
         """Start dropping this client (once) for reading too slowly."""
@@ -236,6 +257,7 @@ class Socket:
         buckets = self.app[LIMITS].for_ws_message(self.viewer)
         decision = await self.app[LIMITER].check(buckets)
         if not decision.allowed:
+            self.metrics.refused("messages", self.viewer.role)
             raise decision.refusal("messages")
 
     async def dispatch(self, message: dict[str, Any], message_id: str | None) -> None:
@@ -279,9 +301,15 @@ class Socket:
                 valid_options=registry.names(),
             )
         body = {k: v for k, v in data.items() if k != "agent"}
-        record, _ = await self.app[QUERIES].submit(
-            self.viewer, agent, body, idempotency_key=message_id
-        )
+        try:
+            record, created = await self.app[QUERIES].submit(
+                self.viewer, agent, body, idempotency_key=message_id
+            )
+        except RateLimited:
+            self.metrics.refused("concurrent_queries", self.viewer.role)
+            raise
+        if created:
+            self.metrics.accepted(record.id, agent)
         self.follow(record.id, None, message_id)
 
     async def on_resume(self, data: dict[str, Any], message_id: str | None) -> None:
@@ -345,7 +373,9 @@ class Socket:
             async with feed:
                 async for event in feed.events():
                     self.send(
-                        render_event(event, query_id, self.request_id, message_id)
+                        render_event(event, query_id, self.request_id, message_id),
+                        query_id=query_id,
+                        event=event,
                     )
         except FeedOverflow:
             self.drop_slow()
@@ -424,6 +454,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     slot = f"sock_{uuid.uuid4().hex}"
     limit = socket_limit(viewer)
     if not await slots.take(viewer, slot, limit):
+        request.app[METRICS].refused("concurrent_websocket", viewer.role)
         raise RateLimited(
             f"Too many open WebSocket connections (at most {limit} for your role)",
             retry_after=5,

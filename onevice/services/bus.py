@@ -11,6 +11,10 @@ or a burst at a time, by one Lua script that, atomically:
   query's channel as one message (one line per event), and refreshes the TTL
   of both keys.
 
+Each event's stored body also holds ``published_at``, the publisher's clock
+(seconds since the epoch) when it went to Redis, which readers use to time the
+relay; clients never see it.
+
 Event ids are ``"<chunk_index>-<n>"``: a chunk gets ``k-0`` where ``k`` is its
 ``chunk_index`` (1, 2, 3, … without gaps); any other event after chunk ``k`` gets
 ``k-1``, ``k-2`` …. Ids are valid Redis stream ids that only grow, so resuming
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import Any, Final, Literal
 
@@ -119,11 +124,12 @@ class EventId:
 
 @dataclasses.dataclass(frozen=True)
 class StreamEvent:
-    """One event of a query's stream."""
+    """One event of a query's stream; ``live`` if it came over the channel."""
 
     id: EventId
     kind: EventKind
     data: dict[str, Any]
+    live: bool = dataclasses.field(default=False, compare=False)
 
     @property
     def is_final(self) -> bool:
@@ -134,11 +140,19 @@ class StreamEvent:
         """The chunk this event is, or the last chunk before it."""
         return self.id.chunk
 
+    @property
+    def published_at(self) -> float | None:
+        """When the event was published (epoch seconds), if it says."""
+        value = self.data.get("published_at")
+        return float(value) if isinstance(value, int | float) else None
+
     @classmethod
-    def decode(cls, raw_id: str, payload: bytes | str) -> StreamEvent:
+    def decode(
+        cls, raw_id: str, payload: bytes | str, *, live: bool = False
+    ) -> StreamEvent:
         body = orjson.loads(payload)
         kind = body.pop("kind")
-        return cls(EventId.parse(raw_id), kind, body)
+        return cls(EventId.parse(raw_id), kind, body, live)
 
     @classmethod
     def from_message(cls, message: bytes) -> list[StreamEvent]:
@@ -146,7 +160,7 @@ class StreamEvent:
         events = []
         for line in message.split(b"\n"):
             raw_id, _, payload = line.partition(b" ")
-            events.append(cls.decode(raw_id.decode(), payload))
+            events.append(cls.decode(raw_id.decode(), payload, live=True))
         return events
 
 
@@ -179,10 +193,12 @@ class ChunkBus:
         An event's ``ts`` defaults to now; pass one to keep when it happened.
         """
         now = now_iso()
+        published_at = time.time()
         args: list[Any] = [attempt, self.ttl_seconds, channel_name(query_id)]
         payloads = []
         for kind, data in events:
-            payload = orjson.dumps({"kind": kind, "ts": now, **data})
+            body = {"kind": kind, "ts": now, **data, "published_at": published_at}
+            payload = orjson.dumps(body)
             payloads.append(payload)
             args += [kind, "1" if kind in FINAL_KINDS else "0", payload]
         try:

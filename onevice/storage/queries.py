@@ -93,6 +93,30 @@ RETURNING *
 """
 
 
+#: Queries and model usage by agent and status, over every organisation: what
+#: operators' metrics show. It reads the whole table: cheap at the sizes we run,
+#: but a table of millions of rows would want a rollup kept as queries finish.
+_TALLY = """
+SELECT agent, status, count(*) AS queries,
+       coalesce(sum((llm_usage->>'input_tokens')::bigint), 0) AS input_tokens,
+       coalesce(sum((llm_usage->>'output_tokens')::bigint), 0) AS output_tokens,
+       coalesce(sum((llm_usage->>'cost_usd')::float8), 0) AS cost_usd
+FROM queries GROUP BY agent, status
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryTally:
+    """How many queries of one agent are in one status, and their model usage."""
+
+    agent: str
+    status: QueryStatus
+    queries: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
 def new_query_id() -> str:
     return f"query_{uuid.uuid4().hex}"
 
@@ -176,6 +200,23 @@ class QueryStore:
             retry_after=5,
             details={"limit": params["max_open"]},
         )
+
+    async def tally(self) -> list[QueryTally]:
+        """Counts and model usage of all queries by agent and status, in one read."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(_TALLY)
+            rows = await cursor.fetchall()
+        return [
+            QueryTally(
+                agent=row["agent"],
+                status=row["status"],
+                queries=int(row["queries"]),
+                input_tokens=int(row["input_tokens"]),
+                output_tokens=int(row["output_tokens"]),
+                cost_usd=float(row["cost_usd"]),
+            )
+            for row in rows
+        ]
 
     async def withdraw(self, query_id: str) -> None:
         """Remove a query that could not be enqueued, as if never submitted."""
