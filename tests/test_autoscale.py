@@ -490,6 +490,48 @@ async def test_a_dry_run_reads_the_count_but_never_scales(
     assert render_api.instances[SERVICE] == 1
 
 
+async def test_the_loop_outlives_a_failing_step(
+    scaled: tuple[Settings, Redis], render_api: FakeRender
+) -> None:
+    """A 500 from Render is logged and the next step scales as it should."""
+    settings, redis = scaled
+    await fill(settings, 5)
+    render_api.fail(500)
+    retry = Retry(attempts=1)
+    async with RenderClient(render_api.url, RENDER_KEY, retry=retry) as client:
+        autoscaler = Autoscaler(
+            redis=redis,
+            scaler=RenderScaler(client, SERVICE),
+            policy=ScalingPolicy(Bounds.from_settings(settings)),
+        )
+        loop = asyncio.create_task(autoscaler.run(interval=0.05))
+        try:
+            async with asyncio.timeout(30):
+                while render_api.instances[SERVICE] == 1:
+                    assert not loop.done(), loop
+                    await asyncio.sleep(0.05)
+        finally:
+            loop.cancel()
+    assert [call.method for call in render_api.calls[:2]] == ["GET", "GET"]
+    assert render_api.instances[SERVICE] == 2
+
+
+async def test_the_loop_ends_when_render_refuses_the_key(
+    scaled: tuple[Settings, Redis], render_api: FakeRender
+) -> None:
+    """A refused key does not fix itself: the loop stops with RenderRefused."""
+    _settings, redis = scaled
+    async with RenderClient(render_api.url, "rnd_revoked") as client:
+        autoscaler = Autoscaler(
+            redis=redis,
+            scaler=RenderScaler(client, SERVICE),
+            policy=ScalingPolicy(SPEC),
+        )
+        with pytest.raises(RenderRefused):
+            async with asyncio.timeout(30):
+                await autoscaler.run(interval=0.05)
+
+
 # The process, as Render and operators start it.
 
 
@@ -596,6 +638,36 @@ async def test_without_render_credentials_it_exits_with_a_clear_error(
     assert "RENDER_API_KEY" in finished.stderr
     assert "Traceback" not in finished.stderr
     assert render_api.calls == []
+
+
+async def test_sigterm_stops_the_long_running_process_cleanly(
+    scaled: tuple[Settings, Redis], render_api: FakeRender
+) -> None:
+    """Started without --once it keeps deciding; SIGTERM ends it with status 0."""
+    settings, _redis = scaled
+    env = environment(
+        dataclasses.replace(settings, autoscale_interval_seconds=0.1),
+        RENDER_API_URL=render_api.url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "workers.autoscale", "--dry-run"],
+        env=env,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    decisions = 0
+    async with asyncio.timeout(60):
+        while decisions < 2:
+            line = await process.stderr.readline()
+            assert line, "the autoscaler exited early"
+            decisions += b'"autoscale_decided"' in line
+        process.terminate()
+        rest = await process.stderr.read()
+        await process.wait()
+    assert process.returncode == 0
+    assert b'"autoscaler_stopped"' in rest
 
 
 async def test_help_explains_the_policy(settings: Settings) -> None:
