@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Start the worker tier's autoscaler (python -m workers.autoscale; "
         "its --help tells the policy and the settings). It measures the agents "
         "queue and sets the Render worker service's instance count, one step at "
-        "a time, between ONEVICE_AUTOSCALE_MIN_INSTANCES and _MAX_INSTANCES.",
+        "a time, between ONEVICE_AUTOSCALE_MIN_INSTANCES and "
+        "ONEVICE_AUTOSCALE_MAX_INSTANCES.",
     )
     autoscale.add_argument(
         "--dry-run",

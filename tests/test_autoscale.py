@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
 import itertools
 import sys
 import time
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import hypothesis
 import orjson
 import pytest
@@ -32,6 +34,7 @@ from workers.render_api import (
     RenderRefused,
     RenderUnavailable,
     Retry,
+    wait_from_headers,
 )
 from workers.scaling import Bounds, Decision, ScalingPolicy
 
@@ -333,6 +336,13 @@ async def test_ratelimit_reset_gives_the_wait_without_retry_after(
     await client.service(SERVICE)
     assert sleeps.delays[0] == 9.0
     assert 25.0 < sleeps.delays[1] <= 31.0
+
+
+def test_retry_after_may_be_an_http_date() -> None:
+    """Retry-After as an HTTP date gives the seconds until that date."""
+    now = 1_800_000_000.0
+    date = email.utils.formatdate(now + 42, usegmt=True)
+    assert wait_from_headers(httpx.Headers({"Retry-After": date}), now) == 42.0
 
 
 async def test_a_rate_limit_past_the_bound_is_reported_not_waited(

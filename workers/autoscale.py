@@ -58,7 +58,8 @@ DESCRIPTION = (
     "add an instance while the backlog (waiting plus held by workers) per "
     "instance is above ONEVICE_AUTOSCALE_UP_THRESHOLD, remove one after it stayed "
     "below ONEVICE_AUTOSCALE_DOWN_THRESHOLD for ONEVICE_AUTOSCALE_DOWN_WINDOW_SECONDS, "
-    "one step at a time, between ONEVICE_AUTOSCALE_MIN_INSTANCES and _MAX_INSTANCES, "
+    "one step at a time, between ONEVICE_AUTOSCALE_MIN_INSTANCES and "
+    "ONEVICE_AUTOSCALE_MAX_INSTANCES, "
     "with ONEVICE_AUTOSCALE_COOLDOWN_SECONDS after each change. Needs REDIS_URL, "
     "RENDER_API_KEY and RENDER_WORKER_SERVICE_ID (not with --dry-run)."
 )
