@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from typing import NoReturn
 
 from onevice.base.errors import OneViceError
 from onevice.base.settings import ENVIRONMENT, Settings, SettingsError
@@ -65,6 +67,23 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--if-empty", action="store_true", help="do nothing if the graph holds data"
     )
+    autoscale = commands.add_parser(
+        "autoscale",
+        help="size the worker service on Render by queue depth",
+        description="Start the worker tier's autoscaler (python -m workers.autoscale; "
+        "its --help tells the policy and the settings). It measures the agents "
+        "queue and sets the Render worker service's instance count, one step at "
+        "a time, between ONEVICE_AUTOSCALE_MIN_INSTANCES and "
+        "ONEVICE_AUTOSCALE_MAX_INSTANCES.",
+    )
+    autoscale.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and log, never change the instance count",
+    )
+    autoscale.add_argument(
+        "--once", action="store_true", help="measure and decide once, then exit"
+    )
     commands.add_parser("settings", help="list the environment variables OneVice reads")
     return parser
 
@@ -88,6 +107,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "keys":
         return _keys(args.action, settings)
+    if args.command == "autoscale":
+        _autoscale(args)
     if args.command == "migrate":
         from onevice.storage.db import migrate
 
@@ -123,6 +144,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except DevStackError as exc:
         print(f"onevice dev: {exc}", file=sys.stderr)
         return 1
+
+
+def _autoscale(args: argparse.Namespace) -> NoReturn:
+    """Become the autoscaler process, which lives in the worker tier.
+
+    The core never imports ``workers``, so the CLI hands over to it as a
+    command, as ``onevice dev`` starts the worker tier.
+    """
+    chosen = (("--dry-run", args.dry_run), ("--once", args.once))
+    flags = [flag for flag, on in chosen if on]
+    argv = [sys.executable, "-m", "workers.autoscale", *flags]
+    os.execv(sys.executable, argv)  # noqa: S606 (our interpreter, no shell)
 
 
 def _keys(action: str, settings: Settings) -> int:

@@ -52,6 +52,39 @@ def test_to_environ_reads_back_into_the_same_settings() -> None:
             "ONEVICE_AGENT_MODULES": "tests.agents",
             "ONEVICE_QUERY_TIME_LIMIT_SECONDS": "12.5",
             "ONEVICE_VISIBILITY_TIMEOUT_SECONDS": "20",
+            "ONEVICE_AUTOSCALE_COOLDOWN_SECONDS": "0",
+            "ONEVICE_AUTOSCALE_INTERVAL_SECONDS": "2.5",
+            "RENDER_API_KEY": "rnd_x",
+            "RENDER_WORKER_SERVICE_ID": "srv-x",
+            "RENDER_API_URL": "http://127.0.0.1:9/",
         }
     )
     assert Settings.from_env(settings.to_environ()) == settings
+
+
+def test_autoscale_down_threshold_must_be_below_the_up_threshold() -> None:
+    """A down threshold at or above the up threshold would flap; it is refused."""
+    with pytest.raises(SettingsError, match="DOWN_THRESHOLD"):
+        Settings.from_env(
+            {
+                "ONEVICE_AUTOSCALE_UP_THRESHOLD": "10",
+                "ONEVICE_AUTOSCALE_DOWN_THRESHOLD": "10",
+            }
+        )
+
+
+def test_autoscale_bounds_must_be_ordered() -> None:
+    """A minimum above the maximum is refused, naming the variable."""
+    with pytest.raises(SettingsError, match="MIN_INSTANCES"):
+        Settings.from_env(
+            {
+                "ONEVICE_AUTOSCALE_MIN_INSTANCES": "4",
+                "ONEVICE_AUTOSCALE_MAX_INSTANCES": "3",
+            }
+        )
+
+
+def test_the_render_api_key_is_not_in_the_repr() -> None:
+    """Printing the settings does not show the Render API key."""
+    settings = Settings.from_env({"RENDER_API_KEY": "rnd_secret_value"})
+    assert "rnd_secret_value" not in repr(settings)

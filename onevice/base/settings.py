@@ -74,6 +74,18 @@ ENVIRONMENT: dict[str, str] = {
     "LANGSMITH_API_KEY": "LangSmith API key; when set agent runs are traced",
     "LANGSMITH_ENDPOINT": "LangSmith API URL (default the SDK's)",
     "LANGSMITH_PROJECT": "LangSmith project the traces go to (onevice)",
+    "ONEVICE_AUTOSCALE_MIN_INSTANCES": "fewest worker instances autoscaled (1)",
+    "ONEVICE_AUTOSCALE_MAX_INSTANCES": "most worker instances it starts (5)",
+    "ONEVICE_AUTOSCALE_UP_THRESHOLD": "backlog per instance that adds one (100)",
+    "ONEVICE_AUTOSCALE_DOWN_THRESHOLD": "backlog per instance below which it may "
+    "remove one (10)",
+    "ONEVICE_AUTOSCALE_DOWN_WINDOW_SECONDS": "how long the backlog must stay below "
+    "the down threshold before removing one (600)",
+    "ONEVICE_AUTOSCALE_COOLDOWN_SECONDS": "no change this long after a change (120)",
+    "ONEVICE_AUTOSCALE_INTERVAL_SECONDS": "seconds between measurements (15)",
+    "RENDER_API_KEY": "Render API key the autoscaler scales the worker service with",
+    "RENDER_WORKER_SERVICE_ID": "the worker service's id at Render (srv-...)",
+    "RENDER_API_URL": "Render's API (https://api.render.com)",
     "ONEVICE_LOG_FORMAT": "console or json (json in production)",
     "ONEVICE_LOG_LEVEL": "DEBUG, INFO, WARNING (default INFO)",
 }
@@ -141,6 +153,16 @@ class Settings:
     langsmith_api_key: str | None = dataclasses.field(default=None, repr=False)
     langsmith_endpoint: str | None = None
     langsmith_project: str = "onevice"
+    autoscale_min_instances: int = 1
+    autoscale_max_instances: int = 5
+    autoscale_up_threshold: int = 100
+    autoscale_down_threshold: int = 10
+    autoscale_down_window_seconds: int = 600
+    autoscale_cooldown_seconds: int = 120
+    autoscale_interval_seconds: float = 15.0
+    render_api_key: str | None = dataclasses.field(default=None, repr=False)
+    render_worker_service_id: str | None = None
+    render_api_url: str = "https://api.render.com"
     log_format: LogFormat = "console"
     log_level: str = "INFO"
 
@@ -160,6 +182,16 @@ class Settings:
                 "ONEVICE_VISIBILITY_TIMEOUT_SECONDS must exceed "
                 "ONEVICE_QUERY_TIME_LIMIT_SECONDS, or the broker hands a running "
                 "query to a second worker"
+            )
+        if not 1 <= self.autoscale_min_instances <= self.autoscale_max_instances:
+            raise SettingsError(
+                "ONEVICE_AUTOSCALE_MIN_INSTANCES must be at least 1 and at most "
+                "ONEVICE_AUTOSCALE_MAX_INSTANCES"
+            )
+        if self.autoscale_down_threshold >= self.autoscale_up_threshold:
+            raise SettingsError(
+                "ONEVICE_AUTOSCALE_DOWN_THRESHOLD must be below "
+                "ONEVICE_AUTOSCALE_UP_THRESHOLD, or the worker tier would flap"
             )
 
     @property
@@ -199,6 +231,8 @@ class Settings:
             "ANTHROPIC_BASE_URL": self.anthropic_base_url,
             "LANGSMITH_API_KEY": self.langsmith_api_key,
             "LANGSMITH_ENDPOINT": self.langsmith_endpoint,
+            "RENDER_API_KEY": self.render_api_key,
+            "RENDER_WORKER_SERVICE_ID": self.render_worker_service_id,
         }
         return {name: str(value) for name, value in optional.items() if value} | {
             "ONEVICE_ENV": self.env,
@@ -240,8 +274,23 @@ class Settings:
             "ANTHROPIC_INPUT_USD_PER_MTOK": str(self.anthropic_input_usd_per_mtok),
             "ANTHROPIC_OUTPUT_USD_PER_MTOK": str(self.anthropic_output_usd_per_mtok),
             "LANGSMITH_PROJECT": self.langsmith_project,
+            **self._autoscale_environ(),
             "ONEVICE_LOG_FORMAT": self.log_format,
             "ONEVICE_LOG_LEVEL": self.log_level,
+        }
+
+    def _autoscale_environ(self) -> dict[str, str]:
+        return {
+            "ONEVICE_AUTOSCALE_MIN_INSTANCES": str(self.autoscale_min_instances),
+            "ONEVICE_AUTOSCALE_MAX_INSTANCES": str(self.autoscale_max_instances),
+            "ONEVICE_AUTOSCALE_UP_THRESHOLD": str(self.autoscale_up_threshold),
+            "ONEVICE_AUTOSCALE_DOWN_THRESHOLD": str(self.autoscale_down_threshold),
+            "ONEVICE_AUTOSCALE_DOWN_WINDOW_SECONDS": str(
+                self.autoscale_down_window_seconds
+            ),
+            "ONEVICE_AUTOSCALE_COOLDOWN_SECONDS": str(self.autoscale_cooldown_seconds),
+            "ONEVICE_AUTOSCALE_INTERVAL_SECONDS": str(self.autoscale_interval_seconds),
+            "RENDER_API_URL": self.render_api_url,
         }
 
     @classmethod
@@ -325,6 +374,30 @@ class Settings:
             langsmith_api_key=env.get("LANGSMITH_API_KEY") or None,
             langsmith_endpoint=env.get("LANGSMITH_ENDPOINT") or None,
             langsmith_project=env.get("LANGSMITH_PROJECT") or "onevice",
+            autoscale_min_instances=reader.integer(
+                "ONEVICE_AUTOSCALE_MIN_INSTANCES", 1
+            ),
+            autoscale_max_instances=reader.integer(
+                "ONEVICE_AUTOSCALE_MAX_INSTANCES", 5
+            ),
+            autoscale_up_threshold=reader.integer(
+                "ONEVICE_AUTOSCALE_UP_THRESHOLD", 100
+            ),
+            autoscale_down_threshold=reader.integer(
+                "ONEVICE_AUTOSCALE_DOWN_THRESHOLD", 10
+            ),
+            autoscale_down_window_seconds=reader.integer(
+                "ONEVICE_AUTOSCALE_DOWN_WINDOW_SECONDS", 600
+            ),
+            autoscale_cooldown_seconds=reader.integer(
+                "ONEVICE_AUTOSCALE_COOLDOWN_SECONDS", 120
+            ),
+            autoscale_interval_seconds=reader.number(
+                "ONEVICE_AUTOSCALE_INTERVAL_SECONDS", 15.0
+            ),
+            render_api_key=env.get("RENDER_API_KEY") or None,
+            render_worker_service_id=env.get("RENDER_WORKER_SERVICE_ID") or None,
+            render_api_url=env.get("RENDER_API_URL") or cls.render_api_url,
             log_format=reader.log_format(production),
             log_level=env.get("ONEVICE_LOG_LEVEL", "INFO").upper(),
         )
