@@ -29,6 +29,8 @@ RUN_QUERY: Final = "onevice.run_query"
 QUEUE: Final = "agents"
 #: Message header with the Unix time the message was sent (see ``backlog``).
 ENQUEUED_AT: Final = "onevice_enqueued_at"
+#: Longest a stopping worker waits for its running queries.
+SOFT_SHUTDOWN_CEILING_SECONDS: Final = 270.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -57,8 +59,12 @@ def make_celery(settings: Settings) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=True,
         # On SIGTERM a worker stops taking tasks and finishes what it holds; a
-        # task still running when the timeout ends goes back to the queue.
-        worker_soft_shutdown_timeout=min(settings.query_time_limit_seconds, 60.0),
+        # task still running when the timeout ends goes back to the queue. The
+        # bound stays under Render's longest shutdown delay (300 s) with room
+        # to close connections, so a query of the longest kind can finish.
+        worker_soft_shutdown_timeout=min(
+            settings.query_time_limit_seconds, SOFT_SHUTDOWN_CEILING_SECONDS
+        ),
         worker_enable_soft_shutdown_on_idle=True,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
