@@ -23,7 +23,12 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from onevice.base.settings import Settings
-from onevice.services.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from onevice.services.embedded import (
+    DATABASES,
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    free_port,
+)
 from onevice.storage.db import Pool, migrate, open_pool
 
 
@@ -131,6 +136,8 @@ async def isolate(settings: Settings) -> Isolate:
             )
         database_url = make_conninfo(base, dbname=name)
         await migrate(database_url)
+        if number >= DATABASES:
+            raise RuntimeError(f"more than {DATABASES - 1} isolated stacks")
         redis_url = settings.require_redis_url().rsplit("/", 1)[0] + f"/{number}"
         return dataclasses.replace(
             settings, database_url=database_url, redis_url=redis_url

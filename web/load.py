@@ -26,6 +26,7 @@ from typing import Any, Final, Literal
 
 import structlog
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from onevice.base.settings import Settings
 from onevice.services import backlog
@@ -102,7 +103,7 @@ async def take_reading(app: web.Application, lag: float) -> Reading:
     try:
         async with asyncio.timeout(_BACKLOG_TIMEOUT):
             measured = await backlog.measure(app[REDIS])
-    except (TimeoutError, *TRANSIENT_ERRORS) as exc:
+    except (TimeoutError, RedisError, *TRANSIENT_ERRORS) as exc:
         log.warning("load_backlog_unreadable", error=type(exc).__name__)
         return Reading(lag, None)
     return Reading(lag, measured.oldest_wait_seconds)

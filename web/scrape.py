@@ -25,6 +25,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
 
 from onevice.services import backlog
 from onevice.services.transient import TRANSIENT_ERRORS
@@ -137,7 +138,7 @@ async def _read(what: str, read: Awaitable[T]) -> T | None:
     try:
         async with asyncio.timeout(READ_TIMEOUT_SECONDS):
             return await read
-    except (*TRANSIENT_ERRORS, TimeoutError) as exc:
+    except (*TRANSIENT_ERRORS, RedisError, TimeoutError) as exc:
         log.warning("metrics_read_failed", store=what, error=type(exc).__name__)
         return None
 

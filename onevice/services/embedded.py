@@ -30,6 +30,8 @@ import redis
 from onevice.base.errors import OneViceError
 
 POSTGRES_SYSTEM_USER = "onevice-pg"
+#: Logical databases of the embedded redis-server (Redis's default is 16).
+DATABASES = 256
 _PR_SET_PDEATHSIG = 1
 
 
@@ -272,6 +274,10 @@ class EmbeddedRedis(_Server):
             # applies its own per-socket bound long before this one.
             "--client-output-buffer-limit",
             "pubsub 256mb 64mb 60",
+            # Room for stacks of their own side by side (one database each),
+            # as the test suite and benchmarks start them.
+            "--databases",
+            str(DATABASES),
         ]
         with self.log_path.open("ab") as log:
             self._spawn(argv, log, None)
