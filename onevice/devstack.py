@@ -188,6 +188,8 @@ class DevStack:
                 "--address=127.0.0.1",
                 f"--port={self.flower_port}",
             ],
+            # Decisions only: there is no Render service to size here.
+            "autoscaler": [python, "-m", "workers.autoscale", "--dry-run"],
         }
         self.commands = commands
         self.env = env
@@ -225,6 +227,7 @@ class DevStack:
             f"OneVice is running at {self.base_url}",
             f"  WebSocket  {self.base_url.replace('http', 'ws', 1)}/ws?token=<token>",
             f"  Flower     http://127.0.0.1:{self.flower_port}",
+            "  Autoscaler dry run: its decisions are the autoscale_decided lines",
             "",
             f"Access tokens, valid {DEV_TOKEN_TTL // 3600} h (more: `onevice token`):",
         ]

@@ -150,6 +150,19 @@ async def test_a_second_dev_stack_says_one_is_running(dev: DevStack) -> None:
     assert "already running" in second.log_path.read_text()
 
 
+async def test_the_autoscaler_runs_as_a_dry_run(dev: DevStack) -> None:
+    """The dev stack's autoscaler measures the queue and only logs its decision."""
+    assert "Autoscaler dry run" in dev.banner
+    decisions: list[str] = []
+    async with asyncio.timeout(60):
+        while not decisions:
+            log = dev.log_path.read_text(errors="replace")
+            decisions = [ln for ln in log.splitlines() if "autoscale_decided" in ln]
+            await asyncio.sleep(0.2)
+    assert "dry_run=True" in decisions[0]
+    assert "waiting=0" in decisions[0]
+
+
 async def test_sigint_stops_every_child(dev: DevStack) -> None:
     """Ctrl-C stops the stack: exit 0, its servers gone, its port free."""
     assert dev.process is not None
