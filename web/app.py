@@ -24,6 +24,7 @@ from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 from web import (
     health,
+    openapi,
     routes_auth,
     routes_identity,
     routes_projects,
@@ -122,5 +123,6 @@ def create_app(
     app.add_routes(routes_users.routes)
     app.add_routes(routes_auth.routes)
     app.add_routes(routes_projects.routes)
+    app.add_routes(openapi.routes)
     app.router.add_get("/ws", websocket)
     return app
