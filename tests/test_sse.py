@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -74,6 +75,20 @@ async def test_last_event_id_resumes_after_that_chunk(
     events = await read_sse(web, user, query_id, last_event_id="4")
     chunk_ids = [e["id"] for e in events if e["event"] == "agent_response_chunk"]
     assert chunk_ids == ["5", "6"]
+
+
+async def test_resuming_at_the_final_event_ends_the_stream(
+    web: WebServer, user: User
+) -> None:
+    """Last-Event-ID at or past a finished query's final event: an empty stream."""
+    query_id = await submit(
+        web, user, "test-stream", {"query": "q", "options": {"chunks": 2}}
+    )
+    final_id = (await read_sse(web, user, query_id))[-1]["id"]
+    async with asyncio.timeout(15):  # a stream that never ends fails here
+        at_final = await read_sse(web, user, query_id, last_event_id=final_id)
+        past_it = await read_sse(web, user, query_id, last_event_id="99")
+    assert (at_final, past_it) == ([], [])
 
 
 async def test_stream_of_a_failed_query_ends_with_an_error(
