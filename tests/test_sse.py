@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
 
 from onevice.services.bus import events_key, meta_key
 from tests.fix_stack import User, WebServer
@@ -101,13 +102,23 @@ async def test_stream_of_a_failed_query_ends_with_an_error(
     assert events[-1]["data"]["data"]["error_code"] == "AGENT_FAILED"
 
 
+@pytest.mark.parametrize(
+    "last_event_id",
+    [
+        "x",
+        "-1",
+        "20000000000000000000",  # past a Redis stream id: refused before streaming
+        "1-20000000000000000000",
+    ],
+)
 async def test_bad_last_event_id_is_a_validation_error(
-    web: WebServer, user: User
+    web: WebServer, user: User, last_event_id: str
 ) -> None:
     """A Last-Event-ID that is not an event id gets 400 and no stream."""
     query_id = await submit(web, user, "test-stream", {"query": "q"})
+    headers = {**user.headers, "Last-Event-ID": last_event_id}
     async with web.session.get(
-        f"/queries/{query_id}/events", headers={**user.headers, "Last-Event-ID": "x"}
+        f"/queries/{query_id}/events", headers=headers
     ) as response:
         body = await response.json()
     assert (response.status, body["error"]["code"]) == (400, "VALIDATION_ERROR")
