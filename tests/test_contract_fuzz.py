@@ -50,9 +50,9 @@ CHECKS = [
 ]
 #: Examples per operation and mode: enough to reach every documented branch of
 #: the small request schemas, few enough to finish in a minute or two.
-EXAMPLES = 12
+EXAMPLES = 20
 #: The richest request bodies get more.
-MORE_EXAMPLES = {"POST /agents/{agent}/query": 40}
+MORE_EXAMPLES = {"POST /agents/{agent}/query": 60}
 #: Examples for each real id: only headers and query parameters vary there.
 REAL_EXAMPLES = 5
 REQUEST_TIMEOUT_SECONDS = 30.0
