@@ -123,6 +123,20 @@ async def test_max_results_caps_the_matches(
     assert ids(answer) == expected
 
 
+async def test_null_options_mean_their_defaults(
+    company_stack: CompanyStack, make_user: MakeUser
+) -> None:
+    """Options given as null (which validation accepts) answer like absent ones."""
+    user = make_user("Leadership")
+    ask = {"query": PLAIN_QUERY, "filters": {"project_type": "Music Video"}}
+    unset = dict.fromkeys(
+        ["max_results", "similarity_threshold", "include_creative_concepts", "format"]
+    )
+    plain = await company_stack.ask(user, SLUG, ask)
+    nulls = await company_stack.ask(user, SLUG, {**ask, "options": unset})
+    assert (ids(nulls), nulls["result"]) == (ids(plain), plain["result"])
+
+
 @pytest.mark.parametrize("role", ["Salesperson", "Creative Director", "Director"])
 async def test_ranges_only_roles_see_tiers_and_no_amounts(
     company_stack: CompanyStack, make_user: MakeUser, role: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -140,3 +142,52 @@ async def test_oversized_idempotency_key_is_refused(
     assert response.status == 400
     assert body["error"]["details"]["invalid_fields"][0]["field"] == "Idempotency-Key"
     assert await count_queries(pool, user) == 0
+
+
+async def raw_request(
+    web: WebServer, head: str, raw_header: bytes, body: bytes = b""
+) -> tuple[int, Any]:
+    """Send ``head``, one header of raw bytes and ``body``; the status and reply.
+
+    Client libraries will not send bytes that are not text, hence the socket.
+    """
+    assert web.server.port is not None
+    reader, writer = await asyncio.open_connection(web.server.host, web.server.port)
+    length = f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    writer.write(head.encode() + raw_header + length.encode() + body)
+    reply = await reader.read()
+    writer.close()
+    status_line, _, rest = reply.partition(b"\r\n")
+    return int(status_line.split(b" ")[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+async def test_undecodable_idempotency_key_gets_an_error_body(
+    web: WebServer, user: User
+) -> None:
+    """An Idempotency-Key of bytes that are not UTF-8: 400 in the error shape."""
+    head = (
+        "POST /agents/test-stream/query HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {user.token}\r\nIdempotency-Key: "
+    )
+    status, body = await raw_request(web, head, b"\xff\xfe-key", b'{"query": "q"}')
+    assert status == 400
+    assert_error_shape(body, "VALIDATION_ERROR")
+
+
+async def test_undecodable_last_event_id_gets_an_error_body(
+    web: WebServer, user: User
+) -> None:
+    """A Last-Event-ID of bytes that are not UTF-8: 400 in the error shape."""
+    async with web.session.post(
+        "/agents/test-stream/query",
+        json={"query": "q", "options": {"chunks": 1}},
+        headers=user.headers,
+    ) as response:
+        query_id = (await response.json())["query_id"]
+    head = (
+        f"GET /queries/{query_id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {user.token}\r\nLast-Event-ID: "
+    )
+    status, body = await raw_request(web, head, b"\xff\xfe")
+    assert status == 400
+    assert_error_shape(body, "VALIDATION_ERROR")

@@ -32,7 +32,18 @@ def test_budget_ranges_parse(raw: str, parsed: tuple[int, int | None]) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["100-300", "$300k-100k", "$k-5k", "cheap", 200000, None]
+    "raw",
+    [
+        "100-300",
+        "$300k-100k",
+        "$k-5k",
+        "cheap",
+        200000,
+        None,
+        "$" + "9" * 400 + "-" + "9" * 401,  # infinite as a float
+        "$" + "9" * 400 + "+",
+        "$2000000M+",  # above MAX_BUDGET
+    ],
 )
 def test_bad_budget_ranges_name_the_field(raw: Any) -> None:
     """Anything else is refused, naming the field."""

@@ -131,6 +131,10 @@ async def test_other_organisations_projects_are_not_listed(
     ("params", "field"),
     [
         ({"page": "0"}, "page"),
+        ({"page": "14642862224414437376"}, "page"),  # past any database offset
+        ({"page": "9" * 5000}, "page"),  # more digits than int() converts
+        ({"page": "\u00b2"}, "page"),  # a digit to str.isdigit, not to int()
+        ({"limit": "\u0661\u0660"}, "limit"),  # Arabic-Indic digits
         ({"limit": "500"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"filter": "archived"}, "filter"),

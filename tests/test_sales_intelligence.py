@@ -139,6 +139,20 @@ async def test_a_misspelt_name_matches_loosely_and_costs_confidence(
     assert typo["confidence_score"] < exact["confidence_score"]
 
 
+async def test_null_include_relationships_means_the_default(
+    company_stack: CompanyStack, make_user: MakeUser
+) -> None:
+    """include_relationships given as null maps relationships, as when absent."""
+    user = make_user()
+    query = {"query": "Research Ridley Scott"}
+    plain = await company_stack.ask(user, SLUG, query)
+    null = await company_stack.ask(
+        user, SLUG, {**query, "options": {"include_relationships": None}}
+    )
+    assert plain["result"]["relationships"]
+    assert null["result"]["relationships"] == plain["result"]["relationships"]
+
+
 async def test_depth_widens_the_map_and_format_changes_only_the_length(
     company_stack: CompanyStack, make_user: MakeUser
 ) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
+import pytest
 
 from onevice.services.bus import events_key, meta_key
 from tests.fix_stack import User, WebServer
@@ -76,6 +78,20 @@ async def test_last_event_id_resumes_after_that_chunk(
     assert chunk_ids == ["5", "6"]
 
 
+async def test_resuming_at_the_final_event_ends_the_stream(
+    web: WebServer, user: User
+) -> None:
+    """Last-Event-ID at or past a finished query's final event: an empty stream."""
+    query_id = await submit(
+        web, user, "test-stream", {"query": "q", "options": {"chunks": 2}}
+    )
+    final_id = (await read_sse(web, user, query_id))[-1]["id"]
+    async with asyncio.timeout(15):  # a stream that never ends fails here
+        at_final = await read_sse(web, user, query_id, last_event_id=final_id)
+        past_it = await read_sse(web, user, query_id, last_event_id="99")
+    assert (at_final, past_it) == ([], [])
+
+
 async def test_stream_of_a_failed_query_ends_with_an_error(
     web: WebServer, user: User
 ) -> None:
@@ -86,13 +102,23 @@ async def test_stream_of_a_failed_query_ends_with_an_error(
     assert events[-1]["data"]["data"]["error_code"] == "AGENT_FAILED"
 
 
+@pytest.mark.parametrize(
+    "last_event_id",
+    [
+        "x",
+        "-1",
+        "20000000000000000000",  # past a Redis stream id: refused before streaming
+        "1-20000000000000000000",
+    ],
+)
 async def test_bad_last_event_id_is_a_validation_error(
-    web: WebServer, user: User
+    web: WebServer, user: User, last_event_id: str
 ) -> None:
     """A Last-Event-ID that is not an event id gets 400 and no stream."""
     query_id = await submit(web, user, "test-stream", {"query": "q"})
+    headers = {**user.headers, "Last-Event-ID": last_event_id}
     async with web.session.get(
-        f"/queries/{query_id}/events", headers={**user.headers, "Last-Event-ID": "x"}
+        f"/queries/{query_id}/events", headers=headers
     ) as response:
         body = await response.json()
     assert (response.status, body["error"]["code"]) == (400, "VALIDATION_ERROR")

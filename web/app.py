@@ -28,6 +28,7 @@ from onevice.storage.queries import QueryStore
 from onevice.storage.users import UserStore
 from web import (
     health,
+    openapi,
     routes_analytics,
     routes_auth,
     routes_feedback,
@@ -149,5 +150,6 @@ def create_app(
     app.add_routes(routes_projects.routes)
     app.add_routes(routes_feedback.routes)
     app.add_routes(routes_analytics.routes)
+    app.add_routes(openapi.routes)
     app.router.add_get("/ws", websocket)
     return app

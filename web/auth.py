@@ -28,6 +28,7 @@ PUBLIC_ROUTES: Final = frozenset(
         "/auth/login",
         "/auth/refresh",
         "/auth/sso/okta",
+        "/openapi.json",
     }
 )
 #: Browsers cannot set headers on WebSocket and EventSource requests, so these

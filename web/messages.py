@@ -14,23 +14,25 @@ from onevice.services.bus import StreamEvent
 WS_CLIENT_TYPES = ("connection", "agent_query", "ping", "resume", "cancel")
 
 
-def nul_path(value: Any, path: str = "") -> str | None:
-    """Where a NUL character is in parsed JSON (a field path), if anywhere.
+def nul_at(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(field path, offending text) of a NUL character in parsed JSON, if any.
 
     PostgreSQL's text and jsonb cannot hold U+0000, so input carrying one is
     refused up front rather than failing when it is stored.
     """
     if isinstance(value, str):
-        return (path or "body") if "\x00" in value else None
+        return (path or "body", value) if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)
-            found = nul_path(key, path) or nul_path(item, inner)
+            if "\x00" in str(key):
+                return inner, str(key)
+            found = nul_at(item, inner)
             if found:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = nul_path(item, f"{path}[{index}]")
+            found = nul_at(item, f"{path}[{index}]")
             if found:
                 return found
     return None
@@ -38,10 +40,11 @@ def nul_path(value: Any, path: str = "") -> str | None:
 
 def reject_nul(value: Any) -> None:
     """Raise the validation error for a NUL character anywhere in ``value``."""
-    found = nul_path(value)
+    found = nul_at(value)
     if found is not None:
+        field, text = found
         raise ValidationError.field(
-            found, "Text must not contain the NUL character (U+0000)", provided=None
+            field, "Must not contain the NUL character", provided=text
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -47,7 +48,13 @@ def error_response(exc: OneViceError, request_id: str) -> web.Response:
 
 
 def _dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        # Details may echo request text that is not valid Unicode (a header's
+        # undecodable bytes arrive as lone surrogates); the standard library
+        # writes those as \u escapes where orjson refuses them.
+        return json.dumps(value)
 
 
 def _translate_http(request: web.Request, exc: web.HTTPException) -> OneViceError:

@@ -74,8 +74,17 @@ class QueryFeed:
         await self.relay.remove(self.query_id, self)
 
     async def events(self) -> AsyncIterator[StreamEvent]:
-        """Replayed events, then live ones, ending after the final event."""
+        """Replayed events, then live ones, ending after the final event.
+
+        A reader already past the final event gets nothing and the feed ends.
+        Whether the query had its final event is read before the replay: a
+        final event appended after that read is then either in the replay or
+        on its way live, so the feed never ends before delivering it.
+        """
+        finished = await self.bus.has_final(self.query_id)
         pending = await self.bus.replay(self.query_id, self.last)
+        if finished and not any(event.is_final for event in pending):
+            return
         while True:
             for event in pending:
                 if self._fresh(event):

@@ -24,6 +24,9 @@ routes = web.RouteTableDef()
 
 
 MAX_LIMIT: Final = 100
+#: Far past any real listing, and small enough that its offset fits PostgreSQL.
+MAX_PAGE: Final = 1_000_000
+_MAX_DIGITS: Final = 18
 PARAMETERS: Final = ("page", "limit", "filter", "sort")
 
 
@@ -60,8 +63,8 @@ def listing_of(query: Mapping[str, str]) -> ProjectListing:
         problems.append(entry)
 
     page = _positive(query.get("page", "1"))
-    if page is None:
-        bad("page", "Must be a whole number from 1")
+    if page is None or page > MAX_PAGE:
+        bad("page", f"Must be a whole number from 1 to {MAX_PAGE}")
     limit = _positive(query.get("limit", "20"))
     if limit is None or limit > MAX_LIMIT:
         bad("limit", f"Must be a whole number from 1 to {MAX_LIMIT}")
@@ -88,7 +91,11 @@ def listing_of(query: Mapping[str, str]) -> ProjectListing:
 
 
 def _positive(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+    # isdigit() alone admits digits int() refuses ("²"), and int() refuses
+    # numbers of thousands of digits; short ASCII digits are all it may see.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_DIGITS:
+        return None
+    return int(raw) if int(raw) >= 1 else None
 
 
 def _filter(raw: str) -> tuple[tuple[str, ...] | Literal[False] | None, str | None]:

@@ -435,9 +435,11 @@ def _message_id(message: dict[str, Any]) -> str | None:
     value = message.get("message_id")
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= 200:
+    if not isinstance(value, str) or not 0 < len(value) <= 200 or "\x00" in value:
         raise ValidationError.field(
-            "message_id", "Must be a string of 1 to 200 characters", provided=value
+            "message_id",
+            "Must be a string of 1 to 200 characters, without NUL",
+            provided=value,
         )
     return value
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from onevice.base.errors import ValidationError
@@ -91,7 +91,7 @@ def validate_common(body: Any) -> dict[str, Any]:
         raise ValidationError.field(
             "body", "Request body must be a JSON object", provided=type(body).__name__
         )
-    problems: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = list(_nul_problems(body))
     query = body.get("query")
     if not isinstance(query, str):
         problems.append(
@@ -129,6 +129,33 @@ def validate_common(body: Any) -> dict[str, Any]:
         "query": query,
         **{s: body[s] for s in REQUEST_SECTIONS if body.get(s) is not None},
     }
+
+
+def _nul_problems(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every key or string in ``body`` with a NUL character, which PostgreSQL
+    cannot store in text or JSONB; walked without recursion, as JSON may nest
+    deeper than Python's recursion limit."""
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        field, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            yield {
+                "field": field or "body",
+                "error": "Must not contain the NUL character",
+                "provided": value[:200],
+            }
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{field}.{key}" if field else str(key)
+                if "\x00" in key:
+                    yield {
+                        "field": name[:200],
+                        "error": "Names must not contain the NUL character",
+                        "provided": None,
+                    }
+                pending.append((name, item))
+        elif isinstance(value, list):
+            pending.extend((f"{field}[{i}]", item) for i, item in enumerate(value))
 
 
 def _option_problems(options: Mapping[str, Any]) -> list[dict[str, Any]]:

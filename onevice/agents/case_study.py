@@ -112,14 +112,20 @@ class Ask:
         filters: Mapping[str, Any] = request.get("filters") or {}
         given = {key: filters[key] for key in FILTERS if filters.get(key) is not None}
         options: Mapping[str, Any] = request.get("options") or {}
+
+        def option(name: str, default: Any) -> Any:
+            # An option given as null means its default, as validation treats it.
+            value = options.get(name)
+            return default if value is None else value
+
         return cls(
             query=str(request["query"]),
             wanted=_wanted(str(request["query"]), given),
             filters=given,
-            max_results=int(options.get("max_results", DEFAULT_MAX_RESULTS)),
-            threshold=float(options.get("similarity_threshold", DEFAULT_THRESHOLD)),
-            concepts=bool(options.get("include_creative_concepts", False)),
-            detailed=options.get("format", "detailed_brief") == "detailed_brief",
+            max_results=int(option("max_results", DEFAULT_MAX_RESULTS)),
+            threshold=float(option("similarity_threshold", DEFAULT_THRESHOLD)),
+            concepts=bool(option("include_creative_concepts", False)),
+            detailed=option("format", "detailed_brief") == "detailed_brief",
         )
 
 

@@ -23,10 +23,14 @@ _YEAR_RANGE: Final = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
 _MULTIPLIERS: Final = {"": 1, "k": 1_000, "m": 1_000_000}
 FIRST_YEAR: Final = 1900
 LAST_YEAR: Final = 2100
+#: Far above any production budget; a larger figure is refused, not rounded
+#: (hundreds of digits would make the float infinite).
+MAX_BUDGET: Final = 10**12
 
 
-def _amount(number: str, suffix: str) -> int:
-    return round(float(number) * _MULTIPLIERS[suffix.lower()])
+def _amount(number: str, suffix: str) -> int | None:
+    value = float(number) * _MULTIPLIERS[suffix.lower()]
+    return round(value) if value <= MAX_BUDGET else None
 
 
 def budget_range(value: Any, field: str) -> tuple[int, int | None]:
@@ -36,10 +40,12 @@ def budget_range(value: Any, field: str) -> tuple[int, int | None]:
             # "$100k-300k": a bare upper bound takes the lower bound's unit.
             upper_suffix = match[4] or match[2]
             low, high = _amount(match[1], match[2]), _amount(match[3], upper_suffix)
-            if 0 < low < high:
+            if low is not None and high is not None and 0 < low < high:
                 return low, high
-        elif match := _BUDGET_FLOOR.match(value):
-            return _amount(match[1], match[2]), None
+        elif (match := _BUDGET_FLOOR.match(value)) and (
+            floor := _amount(match[1], match[2])
+        ) is not None:
+            return floor, None
     raise ValidationError.field(
         field, "Must be a budget range such as $100k-300k or $1M+", provided=value
     )

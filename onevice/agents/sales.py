@@ -155,7 +155,8 @@ class SalesIntelligenceAgent(Agent):
         context: dict[str, Any] = dict(run.request.get("context") or {})
         options: dict[str, Any] = dict(run.request.get("options") or {})
         depth = int(options.get("depth", 2))
-        with_relationships = bool(options.get("include_relationships", True))
+        # null is accepted by validation and means the default, like absence
+        with_relationships = options.get("include_relationships") is not False
         graph = run.sources.graph()
         finder = EntityFinder(graph, run.viewer)
         network = Network(graph)

@@ -102,6 +102,12 @@ def query_id_of_channel(channel: str) -> str:
     return channel[channel.index("{") + 1 : channel.index("}")]
 
 
+#: Each part of an event id is half of a Redis stream id (an unsigned 64-bit
+#: number); kept to the signed range, far past any real stream, so that an
+#: exclusive range after it is still a valid Redis range.
+MAX_ID_PART: Final = 2**63 - 1
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class EventId:
     """A position in a query's stream: ``chunk`` events so far, ``sub`` after it."""
@@ -114,8 +120,8 @@ class EventId:
         """Parse ``"k-n"``, or a bare ``"k"`` meaning "chunk k itself"."""
         head, _, tail = raw.partition("-")
         chunk, sub = int(head), int(tail or 0)
-        if chunk < 0 or sub < 0:
-            raise ValueError(f"negative event id: {raw!r}")
+        if not (0 <= chunk <= MAX_ID_PART and 0 <= sub <= MAX_ID_PART):
+            raise ValueError(f"event id out of range: {raw!r}")
         return cls(chunk, sub)
 
     def __str__(self) -> str:

@@ -80,6 +80,8 @@ class ProjectStore:
 
     async def get(self, viewer: Viewer, project_id: str) -> dict[str, Any]:
         """The project as ``viewer`` may see it (spec §2.4 detail shape)."""
+        if "\x00" in project_id:  # PostgreSQL text cannot hold it, so no id has it
+            raise NotFound("Project not found", details={"project_id": project_id})
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 "SELECT * FROM projects WHERE id = %s AND org_id = %s",

@@ -227,6 +227,8 @@ class QueryStore:
 
     async def get(self, viewer: Viewer, query_id: str) -> QueryRecord:
         """The viewer's own query; anyone else's is NotFound, like a missing one."""
+        if "\x00" in query_id:  # PostgreSQL text cannot hold it, so no id has it
+            raise NotFound("Query not found", details={"query_id": query_id})
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 "SELECT * FROM queries"
