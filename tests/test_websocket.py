@@ -155,21 +155,6 @@ async def test_invalid_json_gets_an_error_and_the_socket_stays_open(
     assert pong["type"] == "pong"
 
 
-async def test_a_nul_character_is_refused_and_nothing_is_asked(
-    web: WebServer, user: User
-) -> None:
-    """Text with U+0000 (which PostgreSQL cannot store) gets a VALIDATION_ERROR."""
-    ws = await connect(web, user)
-    await ws.send_json(
-        {"type": "agent_query", "data": {"agent": "test_stream", "query": "a\x00b"}}
-    )
-    error = await receive(ws)
-    await ws.close()
-    assert error["data"]["error_code"] == "VALIDATION_ERROR"
-    [field] = error["data"]["details"]["invalid_fields"]
-    assert field["field"] == "data.query"
-
-
 async def test_unknown_message_type_lists_the_valid_ones(
     web: WebServer, user: User
 ) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 
 from onevice.base.errors import ValidationError
@@ -173,14 +173,22 @@ def _option_problems(options: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "provided": max_tokens,
             }
         )
-    for flag in ("stream_response", "include_sources"):
-        value = options.get(flag)
-        if value is not None and not isinstance(value, bool):
-            problems.append(
-                {
-                    "field": f"options.{flag}",
-                    "error": "Must be a boolean",
-                    "provided": value,
-                }
-            )
-    return problems
+    return problems + flag_problems(options, ("stream_response", "include_sources"))
+
+
+def flag_problems(
+    options: Mapping[str, Any], flags: Iterable[str]
+) -> list[dict[str, Any]]:
+    """A problem for each of ``flags`` given in ``options`` but not a boolean.
+
+    A flag given as null counts as not given.
+    """
+    return [
+        {
+            "field": f"options.{flag}",
+            "error": "Must be a boolean",
+            "provided": options[flag],
+        }
+        for flag in flags
+        if options.get(flag) is not None and not isinstance(options[flag], bool)
+    ]

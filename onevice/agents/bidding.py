@@ -36,7 +36,13 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, Final
 
-from onevice.agents.base import Agent, AgentResult, AgentRun, validate_common
+from onevice.agents.base import (
+    Agent,
+    AgentResult,
+    AgentRun,
+    flag_problems,
+    validate_common,
+)
 from onevice.agents.confidence import confidence
 from onevice.agents.estimator import (
     CREW_SIZES,
@@ -216,16 +222,9 @@ def _detail_problems(details: Any) -> list[dict[str, Any]]:
 
 def _option_problems(options: Mapping[str, Any]) -> list[dict[str, Any]]:
     problems = _unknown(options, "options", OPTION_FIELDS)
-    for flag in ("include_union_rules", "include_risk_assessment"):
-        value = options.get(flag)
-        if value is not None and not isinstance(value, bool):
-            problems.append(
-                {
-                    "field": f"options.{flag}",
-                    "error": "Must be a boolean",
-                    "provided": value,
-                }
-            )
+    problems += flag_problems(
+        options, ("include_union_rules", "include_risk_assessment")
+    )
     if options.get("format") is not None:
         problems += _problems(one_of, options["format"], "options.format", FORMATS)
     return problems
