@@ -81,6 +81,24 @@ class ProjectBriefAgent(Agent):
         return AgentResult(body={"result": {"project": project}})
 
 
+class BuggyAgent(Agent):
+    """Its validation has a bug: it raises an error nobody planned for."""
+
+    name = "test_buggy"
+
+    def validate(self, body: Any) -> dict[str, Any]:
+        raise RuntimeError("a bug in validation, on purpose")
+
+    async def run(self, run: AgentRun) -> AgentResult:
+        raise AssertionError("never reached: validation always fails")
+
+
 def register(registry: AgentRegistry) -> None:
-    for agent in (StreamingAgent(), FailingAgent(), SilentAgent(), ProjectBriefAgent()):
+    for agent in (
+        StreamingAgent(),
+        FailingAgent(),
+        SilentAgent(),
+        ProjectBriefAgent(),
+        BuggyAgent(),
+    ):
         registry.register(agent)

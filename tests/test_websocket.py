@@ -155,6 +155,23 @@ async def test_invalid_json_gets_an_error_and_the_socket_stays_open(
     assert pong["type"] == "pong"
 
 
+async def test_a_crash_on_one_message_leaves_the_socket_open(
+    web: WebServer, user: User
+) -> None:
+    """A bug handling a message gets INTERNAL_ERROR; the socket keeps working."""
+    ws = await connect(web, user)
+    await ask(ws, agent="test_buggy", message_id="msg_buggy")
+    error = await receive(ws)
+    await ws.send_json({"type": "ping"})
+    pong = await receive(ws)
+    await ws.close()
+    assert error["type"] == "error"
+    assert error["data"]["error_code"] == "INTERNAL_ERROR"
+    assert error["message_id"] == "msg_buggy"
+    assert "on purpose" not in str(error)  # no internals shown to the client
+    assert pong["type"] == "pong"
+
+
 async def test_unknown_message_type_lists_the_valid_ones(
     web: WebServer, user: User
 ) -> None:

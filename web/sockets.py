@@ -251,6 +251,13 @@ class Socket:
                 DependencyUnavailable("A backing service is unavailable; try again"),
                 message_id=message_id,
             )
+        except Exception:
+            # A bug handling one message must not end the client's socket: it
+            # gets the error a REST request would, and the socket stays open.
+            log.exception("socket_message_crashed", session_id=self.session_id)
+            self.send_error(
+                OneViceError("Internal server error"), message_id=message_id
+            )
 
     async def count_message(self) -> None:
         """Apply the role's messages-per-minute limit, shared by all processes."""
