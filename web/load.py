@@ -1,7 +1,7 @@
 """Load of the web tier as clients should know it (spec §3.4).
 
-Every ``load_check_seconds`` the monitor takes two readings: how late the event
-loop woke from its sleep (lag: this process is overloaded), and the worker
+Every ``load_check_seconds`` the monitor takes two readings: the event loop's
+lag as ``web.metrics`` measures it (this process is overloaded), and the worker
 tier's backlog from the broker (the oldest waiting query's age: answers will
 start late). Either past its threshold makes the service ``degraded``; every
 open socket then receives ``connection_status`` with the reasons and an
@@ -20,8 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import math
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any, Final, Literal
 
 import structlog
@@ -31,7 +30,7 @@ from redis.exceptions import RedisError
 from onevice.base.settings import Settings
 from onevice.services import backlog
 from onevice.services.transient import TRANSIENT_ERRORS
-from web.keys import REDIS, SETTINGS, SOCKETS
+from web.keys import METRICS, REDIS, SETTINGS, SOCKETS
 from web.messages import ws_message
 
 log = structlog.get_logger(__name__)
@@ -109,16 +108,12 @@ async def take_reading(app: web.Application, lag: float) -> Reading:
     return Reading(lag, measured.oldest_wait_seconds)
 
 
-async def watch(
-    app: web.Application, clock: Callable[[], float] = time.monotonic
-) -> None:
+async def watch(app: web.Application) -> None:
     """Check the load forever, telling sockets when the status changes."""
     state = app[LOAD]
-    interval = app[SETTINGS].load_check_seconds
     while True:
-        started = clock()
-        await asyncio.sleep(interval)
-        lag = max(0.0, clock() - started - interval)
+        await asyncio.sleep(app[SETTINGS].load_check_seconds)
+        lag = app[METRICS].loop_lag_seconds
         if state.update(await take_reading(app, lag)):
             log.info("load_status_changed", status=state.status, reasons=state.reasons)
             app[SOCKETS].broadcast(state.message())
