@@ -68,20 +68,36 @@ async def test_flower_refuses_requests_without_credentials(flower: str) -> None:
             assert response.status == 200  # for the platform's health check
 
 
+async def finished_task(
+    session: aiohttp.ClientSession, flower: str, query_id: str
+) -> dict[str, Any]:
+    """The query's task once Flower shows it finished; {} if it does not soon."""
+    for _ in range(25):
+        async with session.get(f"{flower}/api/tasks") as response:
+            assert response.status == 200
+            task: dict[str, Any] = (await response.json()).get(query_id, {})
+        if task.get("state") == "SUCCESS":
+            return task
+        await asyncio.sleep(0.2)
+    return {}
+
+
 async def test_each_query_shows_as_a_task_with_its_agent(
     flower: str, web: WebServer, user: User
 ) -> None:
-    """Worker events reach Flower: the task is named by query id and agent."""
-    query_id = await submit(
-        web, user, "test-stream", {"query": "q", "options": {"chunks": 2}}
-    )
+    """Worker events reach Flower: the task is named by query id and agent.
+
+    Flower hears only the events sent after its receiver has connected, which
+    may be a moment after it answers its health check; a query that ran before
+    that is never shown, so the test asks again until one is.
+    """
     task: dict[str, Any] = {}
-    async with aiohttp.ClientSession(headers=AUTH) as session, asyncio.timeout(30):
-        while task.get("state") != "SUCCESS":
-            async with session.get(f"{flower}/api/tasks") as response:
-                assert response.status == 200
-                task = (await response.json()).get(query_id, {})
-            await asyncio.sleep(0.2)
+    async with aiohttp.ClientSession(headers=AUTH) as session, asyncio.timeout(90):
+        while not task:
+            query_id = await submit(
+                web, user, "test-stream", {"query": "q", "options": {"chunks": 2}}
+            )
+            task = await finished_task(session, flower, query_id)
     assert task["name"] == "onevice.run_query"
     assert query_id in task["args"]
     assert "test_stream" in task["kwargs"]
