@@ -182,7 +182,8 @@ async def test_bad_bodies_are_400_and_store_nothing(
 async def test_a_comment_at_the_bound_is_accepted(web: WebServer, user: User) -> None:
     """A comment of exactly 2000 characters is stored whole."""
     query_id = await ask(web, user)
-    status, body = await rate(web, user, query_id, {"rating": 5, "comment": "é" * 2000})
+    longest = {"rating": 5, "comment": "é" * 2000}
+    status, body = await rate(web, user, query_id, longest)
     assert (status, body["comment"]) == (201, "é" * 2000)
 
 

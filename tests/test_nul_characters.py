@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from onevice.storage.db import Pool
 from tests.fix_stack import User, WebServer
 from tests.test_websocket import connect, receive
@@ -88,11 +92,22 @@ async def test_websocket_message_id_with_a_nul_character_gets_an_error(
     assert await queries_of(pool, user) == 0
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "payload"),
+    [
+        ("GET", "/queries/q%00", None),
+        ("POST", "/queries/q%00/cancel", None),
+        ("POST", "/queries/q%00/feedback", {"rating": 4}),
+        ("GET", "/queries/q%00/events", None),
+    ],
+)
 async def test_query_id_with_a_nul_character_is_not_found(
-    web: WebServer, user: User
+    web: WebServer, user: User, method: str, path: str, payload: Any
 ) -> None:
-    """No query id holds a NUL, so asking for one is 404, not a crash."""
-    async with web.session.get("/queries/q%00", headers=user.headers) as response:
+    """No query id holds a NUL, so any route asking for one is 404, not a crash."""
+    async with web.session.request(
+        method, path, json=payload, headers=user.headers
+    ) as response:
         body = await response.json()
     assert response.status == 404
     assert body["error"]["code"] == "NOT_FOUND"

@@ -15,7 +15,7 @@ The errors, all rooted in OneVice's error tree::
 
     RenderError                 the count could not be read or set
     ├── RenderRefused           Render answered 4xx other than 429; not retried
-    └── RenderUnavailable       5xx, no connection, or rate limited, past the bound
+    └── RenderUnavailable       5xx, no connection or rate limited, past the bound
 
 The API key goes into the ``Authorization`` header and nowhere else: not into
 an error, not into a log line.

@@ -72,6 +72,8 @@ class FeedbackStore:
         viewer rated it already.
         """
         assert LOWEST_RATING <= rating <= HIGHEST_RATING
+        if "\x00" in query_id:  # PostgreSQL text cannot hold it, so no id has it
+            raise NotFound("Query not found", details={"query_id": query_id})
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 "SELECT status FROM queries"
