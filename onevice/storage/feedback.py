@@ -13,10 +13,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
 
-from onevice.base.errors import FeedbackExists, NotFound, QueryNotFinished
+from onevice.base.errors import FeedbackExists, QueryNotFinished
 from onevice.services.access import Viewer
 from onevice.storage.db import Pool
-from onevice.storage.queries import FINAL_STATUSES
+from onevice.storage.queries import QueryStore
 
 LOWEST_RATING: Final = 1
 HIGHEST_RATING: Final = 5
@@ -72,22 +72,13 @@ class FeedbackStore:
         viewer rated it already.
         """
         assert LOWEST_RATING <= rating <= HIGHEST_RATING
-        if "\x00" in query_id:  # PostgreSQL text cannot hold it, so no id has it
-            raise NotFound("Query not found", details={"query_id": query_id})
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT status FROM queries"
-                " WHERE id = %s AND owner_sub = %s AND org_id = %s",
-                (query_id, viewer.sub, viewer.org_id),
+        query = await QueryStore(self.pool).get(viewer, query_id)
+        if not query.is_final:
+            raise QueryNotFinished(
+                "The query has not finished; rate it once it has",
+                details={"query_id": query_id, "status": query.status},
             )
-            query = await cursor.fetchone()
-            if query is None:
-                raise NotFound("Query not found", details={"query_id": query_id})
-            if query["status"] not in FINAL_STATUSES:
-                raise QueryNotFinished(
-                    "The query has not finished; rate it once it has",
-                    details={"query_id": query_id, "status": query["status"]},
-                )
+        async with self.pool.connection() as conn:
             # A final status never changes again, so the check above still
             # holds when the row is inserted; the primary key settles a race
             # between two ratings of the same query by the same user.
