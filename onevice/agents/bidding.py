@@ -56,7 +56,7 @@ from onevice.agents.estimator import (
     Shoot,
     estimate,
 )
-from onevice.agents.fields import one_of, whole_number
+from onevice.agents.fields import one_of, unknown_fields, whole_number
 from onevice.agents.similarity import Match, Wanted, rank
 from onevice.agents.union_rules import UNCONFIRMED, Figure, number, union_rules
 from onevice.agents.writing import Brief, Section
@@ -194,7 +194,9 @@ def _detail_problems(details: Any) -> list[dict[str, Any]]:
         details = {}
     if not isinstance(details, dict):
         return []  # validate_common has said it must be an object
-    problems = _unknown(details, "project_details", REQUIRED_DETAILS + OPTIONAL_DETAILS)
+    problems = unknown_fields(
+        details, "project_details", REQUIRED_DETAILS + OPTIONAL_DETAILS
+    )
     problems += [
         {"field": f"project_details.{name}", "error": "Required", "provided": None}
         for name in REQUIRED_DETAILS
@@ -221,27 +223,13 @@ def _detail_problems(details: Any) -> list[dict[str, Any]]:
 
 
 def _option_problems(options: Mapping[str, Any]) -> list[dict[str, Any]]:
-    problems = _unknown(options, "options", OPTION_FIELDS)
+    problems = unknown_fields(options, "options", OPTION_FIELDS)
     problems += flag_problems(
         options, ("include_union_rules", "include_risk_assessment")
     )
     if options.get("format") is not None:
         problems += _problems(one_of, options["format"], "options.format", FORMATS)
     return problems
-
-
-def _unknown(
-    given: Mapping[str, Any], section: str, known: Sequence[str]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": f"{section}.{name}",
-            "error": "Unknown field",
-            "provided": given[name],
-            "valid_options": list(known),
-        }
-        for name in sorted(set(given) - set(known))
-    ]
 
 
 def _problems(parser: Callable[..., Any], *args: Any) -> list[dict[str, Any]]:

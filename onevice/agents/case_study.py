@@ -195,7 +195,7 @@ class CaseStudyAgent(Agent):
 
 
 def _filter_problems(filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    problems = _unknown_keys(filters, "filters", FILTERS)
+    problems = fields.unknown_fields(filters, "filters", FILTERS)
     checks: dict[str, Callable[[Any, str], object]] = {
         "project_type": lambda v, f: fields.one_of(v, f, PROJECT_TYPES),
         "genre": lambda v, f: fields.one_of(v, f, GENRES),
@@ -211,7 +211,7 @@ def _filter_problems(filters: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _option_problems(options: Mapping[str, Any]) -> list[dict[str, Any]]:
-    problems = _unknown_keys(options, "options", OPTIONS)
+    problems = fields.unknown_fields(options, "options", OPTIONS)
     checks: dict[str, Callable[[Any, str], object]] = {
         "max_results": lambda v, f: fields.whole_number(v, f, 1, MAX_RESULTS),
         "similarity_threshold": fields.fraction,
@@ -222,20 +222,6 @@ def _option_problems(options: Mapping[str, Any]) -> list[dict[str, Any]]:
         if options.get(key) is not None:
             problems.extend(_problems_of(check, options[key], f"options.{key}"))
     return problems
-
-
-def _unknown_keys(
-    section: Mapping[str, Any], name: str, known: Sequence[str]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": f"{name}.{key}",
-            "error": "Unknown field",
-            "provided": section[key],
-            "valid_options": list(known),
-        }
-        for key in sorted(set(section) - set(known))
-    ]
 
 
 def _problems_of(

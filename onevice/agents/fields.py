@@ -9,7 +9,7 @@ the parsed value or raises a ValidationError naming that field, with
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from onevice.base.errors import ValidationError
@@ -61,6 +61,24 @@ def year_range(value: Any, field: str) -> tuple[int, int]:
     raise ValidationError.field(
         field, "Must be a span of years such as 2020-2025", provided=value
     )
+
+
+def unknown_fields(
+    given: Mapping[str, Any], section: str, known: Sequence[str]
+) -> list[dict[str, Any]]:
+    """A problem for each key of ``given`` not in ``known``.
+
+    Fields are named ``section.key``, or just ``key`` when ``section`` is empty.
+    """
+    return [
+        {
+            "field": f"{section}.{key}" if section else key,
+            "error": "Unknown field",
+            "provided": given[key],
+            "valid_options": list(known),
+        }
+        for key in sorted(set(given) - set(known))
+    ]
 
 
 def one_of(value: Any, field: str, options: Sequence[str]) -> str:

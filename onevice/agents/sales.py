@@ -97,15 +97,7 @@ class SalesIntelligenceAgent(Agent):
         context = request.get("context", {})
         options = request.get("options", {})
         for section, known in (("context", CONTEXT_FIELDS), ("options", OPTION_FIELDS)):
-            for key in sorted(set(request.get(section, {})) - set(known)):
-                problems.append(
-                    {
-                        "field": f"{section}.{key}",
-                        "error": "Unknown field",
-                        "provided": request[section][key],
-                        "valid_options": list(known),
-                    }
-                )
+            problems += fields.unknown_fields(request.get(section, {}), section, known)
         for name in ("client_name", "artist", "company"):
             value = context.get(name)
             if value is not None and (not isinstance(value, str) or not value.strip()):

@@ -59,7 +59,7 @@ from typing import Any, Final, TypeVar
 
 from onevice.agents.base import Agent, AgentResult, AgentRun, validate_common
 from onevice.agents.confidence import confidence, mean
-from onevice.agents.fields import one_of, whole_number
+from onevice.agents.fields import one_of, unknown_fields, whole_number
 from onevice.agents.writing import Brief, Section
 from onevice.base.errors import ValidationError
 from onevice.storage.talent import ROLES, SPECIALIZATIONS, UNIONS, Talent, TalentGraph
@@ -223,30 +223,16 @@ class Match:
 def parse_search(request: Mapping[str, Any]) -> Search:
     """The search a request asks for; ValidationError listing every problem."""
     problems: list[dict[str, Any]] = []
-    problems += _unknown(request, "", SECTIONS)
+    problems += unknown_fields(request, "", SECTIONS)
     criteria_given: Mapping[str, Any] = request.get("criteria") or {}
     options_given: Mapping[str, Any] = request.get("options") or {}
-    problems += _unknown(criteria_given, "criteria.", CRITERIA)
-    problems += _unknown(options_given, "options.", OPTIONS)
+    problems += unknown_fields(criteria_given, "criteria", CRITERIA)
+    problems += unknown_fields(options_given, "options", OPTIONS)
     criteria = _criteria(criteria_given, problems)
     options = _options(options_given, problems)
     if problems:
         raise ValidationError(problems)
     return Search(criteria, options)
-
-
-def _unknown(
-    given: Mapping[str, Any], prefix: str, known: Sequence[str]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": f"{prefix}{name}",
-            "error": "Unknown field",
-            "provided": given[name],
-            "valid_options": list(known),
-        }
-        for name in sorted(set(given) - set(known))
-    ]
 
 
 def _collect(problems: list[dict[str, Any]], parse: Callable[[], T]) -> T | None:
@@ -284,7 +270,7 @@ def availability(value: Any, field: str) -> str | Window:
     """A named window (``next_30_days``, ``any``) or ``{"from": .., "to": ..}``."""
     if not isinstance(value, dict):
         return one_of(value, field, AVAILABILITY)
-    problems = _unknown(value, f"{field}.", ("from", "to"))
+    problems = unknown_fields(value, field, ("from", "to"))
     start = _collect(problems, lambda: iso_date(value.get("from"), f"{field}.from"))
     end = _collect(problems, lambda: iso_date(value.get("to"), f"{field}.to"))
     if start and end and end < start:
